@@ -1,0 +1,85 @@
+"""Receive, verify and process webhooks from Layer's chat platform, in any Python web service.
+
+::
+
+    from layer_webhooks import Hook, WebhooksServices
+
+    services = WebhooksServices()
+    receiver = services.listen("my secret", [Hook("Webhook Example", "/hook", ["message.sent"])])
+
+    @services.process("Webhook Example")
+    def on_message(job):
+        print(job.data["message"]["parts"][0]["body"])
+
+Mount ``receiver`` with :mod:`layer_webhooks.adapters.wsgi` or :mod:`layer_webhooks.adapters.asgi`.
+"""
+
+from __future__ import annotations
+
+from ._duration import Duration, parse_duration
+from ._events import Actor, Conversation, Event, Message, Part, parse_event
+from ._hooks import Hook, Receipts
+from ._http import Request, Response
+from ._queue import DeadLetter, Handler, Job, MemoryQueue, Queue
+from ._receiver import Receiver
+from ._services import WebhooksServices
+from ._signature import sign, verify_signature
+from ._store import MemoryStore, Store
+from .errors import (
+    ConfigurationError,
+    DeliveryRejected,
+    InvalidDuration,
+    InvalidHook,
+    InvalidJobData,
+    InvalidPayload,
+    InvalidSignature,
+    LayerAPIError,
+    LayerWebhooksError,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    QueueError,
+    StoreError,
+    UnsupportedMediaType,
+)
+
+__all__ = [
+    "Actor",
+    "ConfigurationError",
+    "Conversation",
+    "DeadLetter",
+    "DeliveryRejected",
+    "Duration",
+    "Event",
+    "Handler",
+    "Hook",
+    "InvalidDuration",
+    "InvalidHook",
+    "InvalidJobData",
+    "InvalidPayload",
+    "InvalidSignature",
+    "Job",
+    "LayerAPIError",
+    "LayerWebhooksError",
+    "MemoryQueue",
+    "MemoryStore",
+    "Message",
+    "MethodNotAllowed",
+    "Part",
+    "PayloadTooLarge",
+    "Queue",
+    "QueueError",
+    "Receipts",
+    "Receiver",
+    "Request",
+    "Response",
+    "Store",
+    "StoreError",
+    "UnsupportedMediaType",
+    "WebhooksServices",
+    "parse_duration",
+    "parse_event",
+    "sign",
+    "verify_signature",
+]
+
+__version__ = "0.1.0"

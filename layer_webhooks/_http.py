@@ -1,0 +1,65 @@
+"""The neutral request and response that adapters convert to and from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+#: Headers as a mapping or as ``(name, value)`` pairs; names in any case.
+HeadersInput = Mapping[str, str] | Iterable[tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class Request:
+    """An HTTP request as the core sees it.
+
+    ``query`` is the raw query string (without ``?``), ``headers`` a mapping whose names are
+    lowercased here (so lookups are case-insensitive; the first of repeated headers wins), and
+    ``body`` the raw bytes, exactly as received: the signature is computed over them.
+    """
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+    body: bytes
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        query: str = "",
+        headers: HeadersInput = (),
+        body: bytes = b"",
+    ) -> None:
+        pairs = headers.items() if isinstance(headers, Mapping) else headers
+        lowered: dict[str, str] = {}
+        for name, value in pairs:
+            lowered.setdefault(name.lower(), value)
+        set_ = object.__setattr__
+        set_(self, "method", method.upper())
+        set_(self, "path", path)
+        set_(self, "query", query)
+        set_(self, "headers", lowered)
+        set_(self, "body", body)
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """An HTTP response from the core: ``status``, ``headers`` as pairs, ``body`` bytes."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+
+    @classmethod
+    def text(cls, status: int, text: str, *extra: tuple[str, str]) -> Response:
+        """A ``text/plain; charset=utf-8`` response that browsers will not sniff as HTML."""
+        body = text.encode("utf-8")
+        headers = (
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Content-Length", str(len(body))),
+            *extra,
+        )
+        return cls(status, headers, body)

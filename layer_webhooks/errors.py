@@ -1,0 +1,152 @@
+"""Every error the library raises, under one root.
+
+::
+
+    LayerWebhooksError
+     +-- ConfigurationError (ValueError)      a definition or option is invalid
+     |    +-- InvalidHook                     names the offending ``field``
+     |    +-- InvalidDuration                 carries the rejected ``value``
+     +-- DeliveryRejected                     a delivery was refused; carries ``status_code``
+     |    +-- PayloadTooLarge        413
+     |    +-- InvalidSignature       403
+     |    +-- UnsupportedMediaType   415
+     |    +-- InvalidPayload (ValueError)   400
+     |    +-- MethodNotAllowed       405
+     +-- QueueError                503       the queue could not accept a job
+     +-- StoreError                503       the state store could not answer
+     +-- InvalidJobData (TypeError)          job data is not JSON-safe (a programming error)
+     +-- LayerAPIError                       Layer's REST API answered an error
+
+Each class carries the HTTP ``status_code`` it maps to, so that an adapter or a caller can
+answer without a table of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "ConfigurationError",
+    "DeliveryRejected",
+    "InvalidDuration",
+    "InvalidHook",
+    "InvalidJobData",
+    "InvalidPayload",
+    "InvalidSignature",
+    "LayerAPIError",
+    "LayerWebhooksError",
+    "MethodNotAllowed",
+    "PayloadTooLarge",
+    "QueueError",
+    "StoreError",
+    "UnsupportedMediaType",
+]
+
+
+class LayerWebhooksError(Exception):
+    """Root of every error raised by ``layer_webhooks``."""
+
+    status_code: int = 500
+
+
+class ConfigurationError(LayerWebhooksError, ValueError):
+    """A definition or an option given to the library is invalid (a programming error)."""
+
+
+class InvalidHook(ConfigurationError):
+    """A hook definition is invalid; ``field`` names the offending field (``"receipts.delay"``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"hook field {field!r}: {message}")
+        self.field = field
+
+
+class InvalidDuration(ConfigurationError):
+    """A duration could not be parsed; ``value`` is what was given."""
+
+    def __init__(self, value: object, message: str = "") -> None:
+        detail = message or "expected milliseconds, a timedelta, or a string such as '10 minutes'"
+        super().__init__(f"invalid duration {value!r}: {detail}")
+        self.value = value
+
+
+class DeliveryRejected(LayerWebhooksError):
+    """A webhook delivery was refused; ``status_code`` is the HTTP answer."""
+
+    status_code = 400
+
+
+class PayloadTooLarge(DeliveryRejected):
+    """The body exceeds the receiver's ``max_body_bytes``."""
+
+    status_code = 413
+
+
+class InvalidSignature(DeliveryRejected):
+    """The ``layer-webhook-signature`` header is missing, malformed or does not match."""
+
+    status_code = 403
+
+
+class UnsupportedMediaType(DeliveryRejected):
+    """The ``content-type`` is not JSON."""
+
+    status_code = 415
+
+
+class InvalidPayload(DeliveryRejected, ValueError):
+    """The body is not a JSON object with an ``event.type`` string."""
+
+    status_code = 400
+
+
+class MethodNotAllowed(DeliveryRejected):
+    """A hook path was called with a method other than GET or POST."""
+
+    status_code = 405
+
+
+class QueueError(LayerWebhooksError):
+    """The queue could not accept a job; the delivery is answered 503 so that Layer retries."""
+
+    status_code = 503
+
+
+class StoreError(LayerWebhooksError):
+    """The state store could not be read or written; answered 503 so that Layer retries."""
+
+    status_code = 503
+
+
+class InvalidJobData(LayerWebhooksError, TypeError):
+    """Job data is not JSON-safe. A programming error: never turned into a 503."""
+
+
+class LayerAPIError(LayerWebhooksError):
+    """Layer's REST API answered an error, or could not be reached (``status`` 0).
+
+    The attributes come from Layer's error body ``{code, id, message, data}``; the token is
+    never part of the message.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: int | None = None,
+        id: str | None = None,
+        message: str = "",
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
+        text = f"Layer API error {status}" if status else "Layer API unreachable"
+        if id:
+            text += f" ({id})"
+        if message:
+            text += f": {message}"
+        super().__init__(text)
+        self.status = status
+        self.status_code = status or 503
+        self.code = code
+        self.id = id
+        self.message = message
+        self.data = dict(data) if data else {}
