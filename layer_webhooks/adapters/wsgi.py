@@ -1,0 +1,72 @@
+"""WSGI middleware that serves a :class:`~layer_webhooks.Receiver` in any WSGI app or server.
+
+::
+
+    from flask import Flask
+    from layer_webhooks.adapters.wsgi import WebhookMiddleware
+
+    app = Flask(__name__)
+    app.wsgi_app = WebhookMiddleware(app.wsgi_app, services.listen(secret, hooks))
+
+Hook paths are matched against ``PATH_INFO``, i.e. below any mount prefix (``SCRIPT_NAME``).
+Requests for other paths reach ``app`` untouched, their body unread (``app=None``: 404).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from werkzeug.datastructures import EnvironHeaders
+from werkzeug.exceptions import NotFound
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wsgi import get_input_stream, get_path_info
+
+from .. import Receiver, Request
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = ["WebhookMiddleware"]
+
+_CHUNK = 65536
+
+
+def _read_body(environ: WSGIEnvironment, limit: int) -> bytes:
+    # At most limit + 1 bytes, with or without Content-Length: the core answers 413 past limit.
+    stream = get_input_stream(environ)
+    chunks, remaining = [], limit + 1
+    while remaining > 0:
+        chunk = stream.read(min(remaining, _CHUNK))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+class WebhookMiddleware:
+    """Route hook paths to ``receiver``; everything else to ``app`` (or 404 if ``app`` is None)."""
+
+    def __init__(self, app: WSGIApplication | None, receiver: Receiver) -> None:
+        self.app = app
+        self.receiver = receiver
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Serve one WSGI request."""
+        path = get_path_info(environ)
+        if not self.receiver.owns(path):
+            app = self.app if self.app is not None else NotFound()
+            return app(environ, start_response)
+        request = Request(
+            environ["REQUEST_METHOD"],
+            path,
+            environ.get("QUERY_STRING", ""),
+            EnvironHeaders(environ),
+            _read_body(environ, self.receiver.max_body_bytes),
+        )
+        response = self.receiver.handle(request)
+        assert response is not None  # owns(path) holds
+        status = f"{response.status} {HTTP_STATUS_CODES.get(response.status, '')}"
+        start_response(status, list(response.headers))
+        return [response.body]
