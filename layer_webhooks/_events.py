@@ -221,10 +221,7 @@ class Event:
     ``type`` and ``id`` are read at parse time; the other fields when first asked for.
     """
 
-    __slots__ = ("_event", "_payload", "id", "type")
-
-    id: str | None
-    type: str
+    __slots__ = ("_event", "_id", "_payload", "_type")
 
     def __init__(self, payload: dict[str, Any]) -> None:
         event = payload.get("event")
@@ -236,8 +233,18 @@ class Event:
         event_id = event.get("id")
         self._payload = payload
         self._event = event
-        self.type = event_type
-        self.id = event_id if isinstance(event_id, str) and event_id else None
+        self._type = event_type
+        self._id = event_id if isinstance(event_id, str) and event_id else None
+
+    @property
+    def type(self) -> str:
+        """``event.type``, as sent (``message.sent``, or a v2 name such as ``Message.created``)."""
+        return self._type
+
+    @property
+    def id(self) -> str | None:
+        """``event.id``, the key for de-duplication (None when absent)."""
+        return self._id
 
     @property
     def raw(self) -> Mapping[str, Any]:
