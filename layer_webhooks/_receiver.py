@@ -41,7 +41,8 @@ _OK = Response.text(200, "OK")
 _UNAVAILABLE = Response.text(503, "event could not be queued, retry later", ("Retry-After", RETRY_AFTER))
 _CLAIM, _RELEASE, _ENQUEUE = 0, 1, 2
 
-_Delivery = tuple[Hook, dict[str, Any], str | None, str | None]
+# (job name, data, delay, dedupe key, job id)
+_Delivery = tuple[str, dict[str, Any], float, str | None, str | None]
 _Step = tuple[Any, ...]
 _Steps = Generator[_Step, Any, Response]
 
@@ -178,26 +179,34 @@ class Receiver:
         for hook in hooks:
             if hook.events and event_type not in hook.events:
                 continue
-            data: dict[str, Any] = {
-                "title": hook.name,
-                "timestamp": payload["event"].get("created_at"),
-                "type": event.type,
-                "event_id": event.id,
-                "config": payload.get("config"),
-            }
-            if "conversation" in payload:
-                data["conversation"] = payload["conversation"]
-            if message is not None:
-                data["message"] = message
+            job = self._job(hook, event, payload)
+            if job is None:
+                continue
+            name, data, delay = job
             key = job_id = None
             if dedupe_id:
-                key = f"seen:{hook.name}:{dedupe_id}"
-                job_id = f"{hook.name}:{dedupe_id}"
-            deliveries.append((hook, data, key, job_id))
+                key = f"seen:{name}:{dedupe_id}"
+                job_id = f"{name}:{dedupe_id}"
+            deliveries.append((name, data, delay, key, job_id))
         if not deliveries:
             log.debug("ignored %s %s on %s: no hook takes it", event.type, event.id, request.path)
             return _OK
         return deliveries
+
+    def _job(self, hook: Hook, event: Event, payload: dict[str, Any]) -> tuple[str, dict[str, Any], float] | None:
+        """The job an accepted event makes for ``hook``: the Node module's ``listen`` shape."""
+        data: dict[str, Any] = {
+            "title": hook.name,
+            "timestamp": payload["event"].get("created_at"),
+            "type": event.type,
+            "event_id": event.id,
+            "config": payload.get("config"),
+        }
+        if "conversation" in payload:
+            data["conversation"] = payload["conversation"]
+        if "message" in payload:
+            data["message"] = payload["message"]
+        return hook.name, data, hook.delay
 
     def _reject(self, request: Request, exc: DeliveryRejected) -> Response:
         headers = request.headers
@@ -217,19 +226,19 @@ class Receiver:
         is queued and Layer's retry gets through.
         """
         failed = False
-        for hook, data, key, job_id in deliveries:
+        for name, data, delay, key, job_id in deliveries:
             if key is not None:
                 try:
                     claimed = yield (_CLAIM, key, self.dedupe_ttl)
                 except Exception as exc:
-                    log.error("store unavailable, %s not queued for %r: %r", data["event_id"], hook.name, exc)
+                    log.error("store unavailable, %s not queued as %r: %r", job_id, name, exc)
                     failed = True
                     continue
                 if not claimed:
-                    log.info("duplicate %s %s for %r not queued again", data["type"], data["event_id"], hook.name)
+                    log.info("duplicate %s not queued again as %r", job_id, name)
                     continue
             try:
-                yield (_ENQUEUE, hook.name, data, hook.delay, job_id)
+                yield (_ENQUEUE, name, data, delay, job_id)
             except Exception as exc:
                 if key is not None:
                     try:
@@ -238,10 +247,10 @@ class Receiver:
                         log.error("could not release claim %s, retries count as seen: %r", key, release_exc)
                 if isinstance(exc, InvalidJobData):
                     raise
-                log.error("queue unavailable, %s not queued for %r: %r", data["event_id"], hook.name, exc)
+                log.error("queue unavailable, %s not queued as %r: %r", job_id, name, exc)
                 failed = True
                 continue
-            log.debug("queued %s %s for %r", data["type"], data["event_id"], hook.name)
+            log.debug("queued %s as %r", job_id, name)
         return _UNAVAILABLE if failed else _OK
 
     # -- drivers: run the steps' I/O -----------------------------------------------------

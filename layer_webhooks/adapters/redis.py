@@ -1,0 +1,150 @@
+"""``RedisStore``: the :class:`~layer_webhooks.Store` every process and machine can share.
+
+::
+
+    import redis
+    from layer_webhooks.adapters.redis import RedisStore
+
+    store = RedisStore(redis.Redis.from_url("redis://localhost:6379/0"))
+    services = WebhooksServices(token, app_id, queue=queue, store=store)
+
+De-duplication claims are strings (``SET NX PX``); receipts state is one hash per message
+(field ``m``: the message; ``u:<user>``: its status rank), updated by Lua scripts so that each
+call is atomic. Every key lives under ``prefix`` and expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import redis
+import redis.asyncio
+
+from .._store import STATUS_RANK, JSONValue
+from ..errors import StoreError
+
+__all__ = ["RedisStore"]
+
+_NAMES = {rank: name for name, rank in STATUS_RANK.items()}
+
+# KEYS[1]; ARGV: ttl ms, message JSON or "", then user, rank pairs. Ranks only ever rise.
+_MERGE = """
+local created = redis.call('EXISTS', KEYS[1]) == 0
+for i = 3, #ARGV, 2 do
+  local field = 'u:' .. ARGV[i]
+  local rank = tonumber(ARGV[i + 1])
+  if rank > tonumber(redis.call('HGET', KEYS[1], field) or '0') then
+    redis.call('HSET', KEYS[1], field, rank)
+  end
+end
+if ARGV[2] ~= '' then
+  redis.call('HSET', KEYS[1], 'm', ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+elseif created then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+"""
+# KEYS[1]; ARGV[1] "1" to delete what is read. A claim is a string, a record a hash.
+_READ = """
+local kind = redis.call('TYPE', KEYS[1])['ok']
+local value = nil
+if kind == 'string' then value = {'s', redis.call('GET', KEYS[1])}
+elseif kind == 'hash' then value = {'h', redis.call('HGETALL', KEYS[1])} end
+if value and ARGV[1] == '1' then redis.call('DEL', KEYS[1]) end
+return value
+"""
+
+
+@contextmanager
+def _unavailable(operation: str) -> Iterator[None]:
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise StoreError(f"redis store could not {operation}: {exc}") from exc
+
+
+def _decode(reply: Any) -> JSONValue | None:
+    if not reply:
+        return None
+    kind, value = reply
+    if kind in (b"s", "s"):
+        return json.loads(value)
+    fields = {k.decode() if isinstance(k, bytes) else k: v for k, v in zip(value[::2], value[1::2], strict=True)}
+    message = fields.pop("m", None)
+    statuses = {k[2:]: _NAMES[int(v)] for k, v in fields.items() if k.startswith("u:") and int(v) in _NAMES}
+    return {"message": json.loads(message) if message is not None else None, "statuses": statuses}
+
+
+class RedisStore:
+    """A :class:`~layer_webhooks.Store` on Redis, for any number of processes and machines.
+
+    ``client`` is a ``redis.Redis`` (share your app's connection pool); ``async_client`` an
+    optional ``redis.asyncio.Redis`` for the ASGI path (without it, async calls run in a
+    thread). Redis errors surface as :class:`~layer_webhooks.StoreError` (answered 503).
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        prefix: str = "layer_webhooks:",
+        async_client: redis.asyncio.Redis | None = None,
+    ) -> None:
+        self.client = client
+        self.async_client = async_client
+        self.prefix = prefix
+        self._merge = client.register_script(_MERGE)
+        self._read = client.register_script(_READ)
+
+    def __repr__(self) -> str:
+        return f"RedisStore(prefix={self.prefix!r})"
+
+    def add_if_absent(self, key: str, value: JSONValue, ttl: float) -> bool:
+        """See :meth:`layer_webhooks.Store.add_if_absent`."""
+        with _unavailable("claim a key"):
+            return bool(self.client.set(self.prefix + key, json.dumps(value), nx=True, px=max(1, int(ttl * 1000))))
+
+    def get(self, key: str) -> JSONValue | None:
+        """See :meth:`layer_webhooks.Store.get`."""
+        with _unavailable("read a key"):
+            return _decode(self._read(keys=[self.prefix + key], args=["0"]))
+
+    def delete(self, key: str) -> None:
+        """See :meth:`layer_webhooks.Store.delete`."""
+        with _unavailable("delete a key"):
+            self.client.delete(self.prefix + key)
+
+    def merge_statuses(
+        self, key: str, statuses: Mapping[str, str], ttl: float, *, message: JSONValue | None = None
+    ) -> None:
+        """See :meth:`layer_webhooks.Store.merge_statuses`."""
+        args: list[Any] = [max(1, int(ttl * 1000)), "" if message is None else json.dumps(message)]
+        for user, status in statuses.items():
+            if status in STATUS_RANK:
+                args += [user, STATUS_RANK[status]]
+        with _unavailable("merge statuses"):
+            self._merge(keys=[self.prefix + key], args=args)
+
+    def take(self, key: str) -> JSONValue | None:
+        """See :meth:`layer_webhooks.Store.take`."""
+        with _unavailable("take a key"):
+            return _decode(self._read(keys=[self.prefix + key], args=["1"]))
+
+    async def add_if_absent_async(self, key: str, value: JSONValue, ttl: float) -> bool:
+        """As :meth:`add_if_absent`, without blocking the event loop."""
+        if self.async_client is None:
+            return await asyncio.to_thread(self.add_if_absent, key, value, ttl)
+        with _unavailable("claim a key"):
+            px = max(1, int(ttl * 1000))
+            return bool(await self.async_client.set(self.prefix + key, json.dumps(value), nx=True, px=px))
+
+    async def delete_async(self, key: str) -> None:
+        """As :meth:`delete`, without blocking the event loop."""
+        if self.async_client is None:
+            return await asyncio.to_thread(self.delete, key)
+        with _unavailable("delete a key"):
+            await self.async_client.delete(self.prefix + key)

@@ -1,0 +1,144 @@
+"""``SqliteStore``: the zero-setup :class:`~layer_webhooks.Store`, in one SQLite file.
+
+::
+
+    from layer_webhooks.adapters.sqlite import SqliteStore
+
+    store = SqliteStore("layer-state.db")       # share the file between processes on one machine
+
+Every process that opens the same file shares the state; each call is one transaction
+(``BEGIN IMMEDIATE`` where it reads before it writes), so calls are atomic across processes.
+Needs only the standard library.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from .._store import JSONValue, merge_status_maps
+from ..errors import StoreError
+
+__all__ = ["SqliteStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS layer_webhooks_store (
+    key TEXT PRIMARY KEY, value TEXT NOT NULL, expires REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS layer_webhooks_store_expires ON layer_webhooks_store (expires);
+"""
+_SWEEP_EVERY = 256
+
+
+class SqliteStore:
+    """A :class:`~layer_webhooks.Store` in an SQLite file, expiring on ``now`` (seconds).
+
+    Safe across threads (one connection each) and processes on one machine. SQLite errors
+    surface as :class:`~layer_webhooks.StoreError` (answered 503).
+    """
+
+    def __init__(self, path: str | Path, *, now: Callable[[], float] = time.time, timeout: float = 10.0) -> None:
+        self.path = str(path)
+        self._now = now
+        self._timeout = timeout
+        self._local = threading.local()
+        self._writes = 0
+        try:
+            self._connection().executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite store {self.path!r} cannot be opened: {exc}") from exc
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.path!r})"
+
+    def _connection(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _transaction(self, *, immediate: bool = True) -> Iterator[sqlite3.Connection]:
+        try:
+            db = self._connection()
+            db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite store {self.path!r} failed: {exc}") from exc
+
+    def _live(self, db: sqlite3.Connection, key: str, now: float) -> str | None:
+        row = db.execute("SELECT value FROM layer_webhooks_store WHERE key = ? AND expires > ?", (key, now)).fetchone()
+        return row[0] if row else None
+
+    def add_if_absent(self, key: str, value: JSONValue, ttl: float) -> bool:
+        """See :meth:`layer_webhooks.Store.add_if_absent`."""
+        now = self._now()
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO layer_webhooks_store (key, value, expires) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires "
+                "WHERE layer_webhooks_store.expires <= ?",
+                (key, json.dumps(value), now + ttl, now),
+            )
+            added = cursor.rowcount == 1
+            self._writes += 1
+            if self._writes % _SWEEP_EVERY == 0:
+                db.execute("DELETE FROM layer_webhooks_store WHERE expires <= ?", (now,))
+        return added
+
+    def get(self, key: str) -> JSONValue | None:
+        """See :meth:`layer_webhooks.Store.get`."""
+        with self._transaction(immediate=False) as db:
+            value = self._live(db, key, self._now())
+        return None if value is None else json.loads(value)
+
+    def delete(self, key: str) -> None:
+        """See :meth:`layer_webhooks.Store.delete`."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM layer_webhooks_store WHERE key = ?", (key,))
+
+    def merge_statuses(
+        self, key: str, statuses: Mapping[str, str], ttl: float, *, message: JSONValue | None = None
+    ) -> None:
+        """See :meth:`layer_webhooks.Store.merge_statuses`."""
+        now = self._now()
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT value, expires FROM layer_webhooks_store WHERE key = ? AND expires > ?", (key, now)
+            ).fetchone()
+            record, expires = (json.loads(row[0]), row[1]) if row else ({"message": None, "statuses": {}}, now + ttl)
+            record["statuses"] = merge_status_maps(record["statuses"], statuses)
+            if message is not None:
+                record["message"] = message
+                expires = now + ttl
+            db.execute(
+                "INSERT OR REPLACE INTO layer_webhooks_store (key, value, expires) VALUES (?, ?, ?)",
+                (key, json.dumps(record), expires),
+            )
+
+    def take(self, key: str) -> JSONValue | None:
+        """See :meth:`layer_webhooks.Store.take`."""
+        now = self._now()
+        with self._transaction() as db:
+            value = self._live(db, key, now)
+            db.execute("DELETE FROM layer_webhooks_store WHERE key = ?", (key,))
+        return None if value is None else json.loads(value)
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their threads end)."""
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
