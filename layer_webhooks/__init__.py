@@ -16,12 +16,15 @@ Mount ``receiver`` with :mod:`layer_webhooks.adapters.wsgi` or :mod:`layer_webho
 
 from __future__ import annotations
 
+from ._client import LayerClient
 from ._duration import Duration, parse_duration
 from ._events import Actor, Conversation, Event, Message, Part, parse_event
 from ._hooks import Hook, Receipts
 from ._http import Request, Response
 from ._queue import DeadLetter, Handler, Job, MemoryQueue, Queue
 from ._receiver import Receiver
+from ._register import RegistrationReport
+from ._registration import Action, plan
 from ._services import WebhooksServices
 from ._signature import sign, verify_signature
 from ._store import MemoryStore, Store
@@ -38,11 +41,13 @@ from .errors import (
     MethodNotAllowed,
     PayloadTooLarge,
     QueueError,
+    RegistrationError,
     StoreError,
     UnsupportedMediaType,
 )
 
 __all__ = [
+    "Action",
     "Actor",
     "ConfigurationError",
     "Conversation",
@@ -59,6 +64,7 @@ __all__ = [
     "InvalidSignature",
     "Job",
     "LayerAPIError",
+    "LayerClient",
     "LayerWebhooksError",
     "MemoryQueue",
     "MemoryStore",
@@ -70,6 +76,8 @@ __all__ = [
     "QueueError",
     "Receipts",
     "Receiver",
+    "RegistrationError",
+    "RegistrationReport",
     "Request",
     "Response",
     "Store",
@@ -78,6 +86,7 @@ __all__ = [
     "WebhooksServices",
     "parse_duration",
     "parse_event",
+    "plan",
     "sign",
     "verify_signature",
 ]

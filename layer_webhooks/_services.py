@@ -6,10 +6,14 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from ._hooks import Hook
+from ._client import DEFAULT_BASE_URL, LayerClient
+from ._hooks import Hook, as_hooks
 from ._queue import DEFAULT_ATTEMPTS, DEFAULT_BACKOFF, Handler, MemoryQueue, Queue
+from ._receipts import ReceiptsHandlers, receipts_hooks, receipts_receiver
 from ._receiver import Receiver
+from ._register import RegistrationReport, register_webhooks
 from ._store import MemoryStore, Store
+from .errors import ConfigurationError
 
 H = TypeVar("H", bound=Handler)
 
@@ -27,7 +31,8 @@ class WebhooksServices:
         def on_message(job): ...
 
     ``queue`` defaults to a :class:`MemoryQueue` and ``store`` to a :class:`MemoryStore`, both
-    on ``now``. ``token`` and ``app_id`` are needed only to talk to Layer's REST API.
+    on ``now``. ``token`` and ``app_id`` are needed only to talk to Layer's REST API, at
+    ``base_url`` (an emulator's in tests), through ``client`` if given.
     """
 
     def __init__(
@@ -35,12 +40,16 @@ class WebhooksServices:
         token: str | None = None,
         app_id: str | None = None,
         *,
+        base_url: str = DEFAULT_BASE_URL,
+        client: LayerClient | None = None,
         queue: Queue | None = None,
         store: Store | None = None,
         now: Callable[[], float] = time.time,
     ) -> None:
         self._token = token
         self.app_id = app_id
+        self.base_url = base_url
+        self._client = client
         self.now = now
         self.queue: Queue = MemoryQueue(now=now) if queue is None else queue
         self.store: Store = MemoryStore(now=now) if store is None else store
@@ -48,6 +57,39 @@ class WebhooksServices:
     def __repr__(self) -> str:
         # The token is deliberately left out.
         return f"WebhooksServices(app_id={self.app_id!r}, queue={self.queue!r})"
+
+    @property
+    def client(self) -> LayerClient:
+        """The :class:`LayerClient` given, or one made from ``token``, ``app_id`` and ``base_url``."""
+        if self._client is None:
+            if not self._token or not self.app_id:
+                raise ConfigurationError("talking to Layer's REST API needs WebhooksServices(token, app_id)")
+            self._client = LayerClient(self._token, self.app_id, base_url=self.base_url)
+        return self._client
+
+    def register(
+        self,
+        secret: str,
+        url: str,
+        hooks: Iterable[Hook | Mapping[str, Any]],
+        *,
+        dry_run: bool = False,
+        sync: bool = False,
+        wait_active: bool = False,
+    ) -> RegistrationReport:
+        """Make Layer's webhooks match ``hooks`` served at base ``url``; see docs/registration.md.
+
+        Creates missing webhooks (``config: {"name": hook.name}``), activates inactive ones and
+        reports those whose events differ, which ``sync=True`` re-creates. ``dry_run`` only
+        plans; ``wait_active`` waits (about 10 s) for each verification challenge::
+
+            report = services.register(secret, "https://example.com/hooks", hooks, wait_active=True)
+            if report.errors:
+                print(report)
+
+        :raises LayerAPIError: when Layer's webhooks cannot be listed (token, app id, network).
+        """
+        return register_webhooks(self.client, secret, url, hooks, dry_run=dry_run, sync=sync, wait_active=wait_active)
 
     def listen(
         self, secret: str | Sequence[str], hooks: Iterable[Hook | Mapping[str, Any]], **options: Any
@@ -57,6 +99,31 @@ class WebhooksServices:
         ``options`` are :class:`Receiver`'s keyword options (``max_body_bytes``, ...).
         """
         return Receiver(secret, hooks, self.queue, store=self.store, now=self.now, **options)
+
+    def receipts(
+        self, secret: str | Sequence[str], hooks: Iterable[Hook | Mapping[str, Any]], **options: Any
+    ) -> Receiver:
+        """A :class:`Receiver` that reports messages left unread (or undelivered) after a delay.
+
+        Each hook needs ``receipts`` (see :class:`Receipts`); its report is a job named after
+        the hook with ``{message, recipients, identities}``. Call this with the same hooks in
+        every worker process too: it registers the internal jobs' handlers on the queue. State
+        lives in the services' store, which workers must share (Redis or SQLite), and the
+        ``message.*`` events must reach the hook's path. See docs/receipts.md.
+        """
+        checked = receipts_hooks(as_hooks(hooks))
+        for hook in checked:
+            receipts = hook.receipts
+            assert receipts is not None
+            lookup = receipts.identities
+            ReceiptsHandlers(
+                hook,
+                self.queue,
+                self.store,
+                fetch_message=self.client.messages.get if receipts.refresh else None,
+                lookup_identity=self.client.identities.get if lookup is True else (lookup or None),
+            ).register()
+        return receipts_receiver(secret, checked, self.queue, store=self.store, now=self.now, **options)
 
     def process(
         self, name: str, *, attempts: int = DEFAULT_ATTEMPTS, backoff: float = DEFAULT_BACKOFF

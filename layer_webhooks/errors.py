@@ -16,6 +16,7 @@
      +-- StoreError                503       the state store could not answer
      +-- InvalidJobData (TypeError)          job data is not JSON-safe (a programming error)
      +-- LayerAPIError                       Layer's REST API answered an error
+     +-- RegistrationError         502       one hook's webhook could not be registered
 
 Each class carries the HTTP ``status_code`` it maps to, so that an adapter or a caller can
 answer without a table of its own.
@@ -39,6 +40,7 @@ __all__ = [
     "MethodNotAllowed",
     "PayloadTooLarge",
     "QueueError",
+    "RegistrationError",
     "StoreError",
     "UnsupportedMediaType",
 ]
@@ -126,8 +128,8 @@ class InvalidJobData(LayerWebhooksError, TypeError):
 class LayerAPIError(LayerWebhooksError):
     """Layer's REST API answered an error, or could not be reached (``status`` 0).
 
-    The attributes come from Layer's error body ``{code, id, message, data}``; the token is
-    never part of the message.
+    The attributes come from Layer's error body ``{code, id, message, data}``; ``request`` names
+    the call (``"GET /apps/<uuid>/webhooks"``). The token is never part of the message.
     """
 
     def __init__(
@@ -137,8 +139,12 @@ class LayerAPIError(LayerWebhooksError):
         id: str | None = None,
         message: str = "",
         data: Mapping[str, Any] | None = None,
+        *,
+        request: str = "",
     ) -> None:
         text = f"Layer API error {status}" if status else "Layer API unreachable"
+        if request:
+            text += f" on {request}"
         if id:
             text += f" ({id})"
         if message:
@@ -150,3 +156,23 @@ class LayerAPIError(LayerWebhooksError):
         self.id = id
         self.message = message
         self.data = dict(data) if data else {}
+        self.request = request
+
+
+class RegistrationError(LayerWebhooksError):
+    """One hook's webhook could not be registered as asked: an entry of ``report.errors``.
+
+    ``hook`` is the hook's name; ``cause`` the :class:`LayerAPIError` of the failed request, or
+    None when Layer answered but the webhook did not become active, in which case
+    ``challenge_failed`` says whether it failed the verification challenge.
+    """
+
+    status_code = 502
+
+    def __init__(
+        self, hook: str, message: str, *, cause: LayerAPIError | None = None, challenge_failed: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.hook = hook
+        self.cause = cause
+        self.challenge_failed = challenge_failed
