@@ -1,0 +1,183 @@
+"""The emulator's HTTP face, a WSGI app: the Webhooks REST API and the Platform API pieces
+(layer-protocol.md §4-5), answering every error with Layer's error body, never a traceback."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from ..errors import ConfigurationError, LayerAPIError
+from ._errors import error_body, layer_error
+from ._payloads import CONVERSATION_PREFIX, app_uuid
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+    from ._emulator import LayerEmulator
+
+log = logging.getLogger("layer_webhooks.testing")
+
+WEBHOOKS_MEDIA = "application/vnd.layer.webhooks+json"
+PLATFORM_MEDIA = "application/vnd.layer+json"
+_VERSIONS = ("1.0", "2.0", "3.0")
+_PLATFORM = ("conversation", "message", "identity")
+_HTTP_WARNING = '299 - "Layer requires an https target_url; the emulator allows http on loopback"'
+
+_URLS = Map(
+    [
+        Rule("/apps/<app>/webhooks", methods=["GET"], endpoint="list"),
+        Rule("/apps/<app>/webhooks", methods=["POST"], endpoint="create"),
+        Rule("/apps/<app>/webhooks/<hook>", methods=["GET"], endpoint="get"),
+        Rule("/apps/<app>/webhooks/<hook>", methods=["DELETE"], endpoint="delete"),
+        Rule("/apps/<app>/webhooks/<hook>/activate", methods=["POST"], endpoint="activate"),
+        Rule("/apps/<app>/webhooks/<hook>/deactivate", methods=["POST"], endpoint="deactivate"),
+        Rule("/apps/<app>/conversations/<conversation>", methods=["GET"], endpoint="conversation"),
+        Rule("/apps/<app>/conversations/<conversation>/messages/<message>", methods=["GET"], endpoint="message"),
+        Rule("/apps/<app>/users/<path:user>/identity", methods=["GET"], endpoint="identity"),
+    ],
+    merge_slashes=False,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class APIRequest:
+    """One request the emulator's API answered: ``headers`` with lowercase names (the
+    ``authorization`` header is never kept), the raw ``body``, and the ``status`` answered."""
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+    body: bytes
+    status: int
+
+    def json(self) -> Any:
+        """The body, parsed (None when empty)."""
+        return json.loads(self.body) if self.body else None
+
+
+def _json(status: int, body: Any, headers: Iterable[tuple[str, str]] = ()) -> Response:
+    return Response(json.dumps(body), status, headers=list(headers), content_type="application/json")
+
+
+def _error(error: LayerAPIError, headers: Iterable[tuple[str, str]] = ()) -> Response:
+    return _json(error.status, error_body(error), headers)
+
+
+def _accepts(header: str | None, media: str) -> bool:
+    for item in (header or "").split(","):
+        mime, _, params = item.partition(";")
+        if mime.strip().lower() != media:
+            continue
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "version" and value.strip().strip('"') in _VERSIONS:
+                return True
+    return False
+
+
+def _found(lookup: Callable[[str], dict[str, Any]], key: str) -> dict[str, Any]:
+    try:
+        return lookup(key)
+    except KeyError:
+        raise layer_error("not_found", f"No object {key!r} was found.") from None
+
+
+class API:
+    """The WSGI app that serves ``layer``'s state."""
+
+    def __init__(self, layer: LayerEmulator) -> None:
+        self.layer = layer
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Serve one request, and log it in ``layer.requests``."""
+        request = Request(environ)
+        body = request.get_data(cache=True)
+        try:
+            response = self._dispatch(request)
+        except LayerAPIError as error:
+            response = _error(error, [("WWW-Authenticate", "Bearer")] if error.status == 401 else [])
+        except Exception:
+            log.exception("the emulator failed on %s %s", request.method, request.path)
+            response = _error(layer_error("internal_server_error", "The emulator failed; see its log."))
+        headers = {k.lower(): v for k, v in request.headers.items() if k.lower() != "authorization"}
+        query = request.query_string.decode("latin-1")
+        self.layer._log_request(APIRequest(request.method, request.path, query, headers, body, response.status_code))
+        return response(environ, start_response)
+
+    def _dispatch(self, request: Request) -> Response:
+        fault = self.layer._take_fault()
+        if fault is not None:
+            error, retry_after = fault
+            return _error(error, [("Retry-After", retry_after)] if retry_after else [])
+        self._authenticate(request.headers.get("Authorization"))
+        try:
+            endpoint, args = _URLS.bind_to_environ(request.environ).match()
+        except MethodNotAllowed as exc:
+            allow = ", ".join(exc.valid_methods or ())
+            message = f"{request.method} is not allowed on {request.path}."
+            return _error(layer_error("invalid_endpoint", message, status=405), [("Allow", allow)])
+        except HTTPException:
+            raise layer_error("invalid_endpoint", f"There is no endpoint {request.path}.") from None
+        try:
+            app = app_uuid(args["app"])
+        except ConfigurationError:
+            app = None
+        if app != self.layer.app_id:
+            raise layer_error("invalid_app_id", "The app id in the URL is not this app's.")
+        media = PLATFORM_MEDIA if endpoint in _PLATFORM else WEBHOOKS_MEDIA
+        if not _accepts(request.headers.get("Accept"), media):
+            message = f"The Accept header must be '{media}; version=1.0'."
+            raise layer_error("invalid_header", message, data={"header": "Accept"})
+        if endpoint == "create":
+            return self._create(request)
+        layer = self.layer
+        if endpoint == "list":
+            return _json(200, layer.list_webhooks())
+        if endpoint == "get":
+            return _json(200, layer.get_webhook(args["hook"]))
+        if endpoint == "activate":
+            return _json(200, layer.activate_webhook(args["hook"]))
+        if endpoint == "deactivate":
+            return _json(200, layer.deactivate_webhook(args["hook"]))
+        if endpoint == "delete":
+            layer.delete_webhook(args["hook"])
+            return Response(status=204)
+        if endpoint == "conversation":
+            return _json(200, _found(layer.conversation, args["conversation"]))
+        if endpoint == "message":
+            found = _found(layer.message, args["message"])
+            if found["conversation"]["id"] != CONVERSATION_PREFIX + args["conversation"]:
+                raise layer_error("not_found", f"No message {args['message']} in that conversation.")
+            return _json(200, found)
+        return _json(200, _found(layer.identity, args["user"]))
+
+    def _authenticate(self, header: str | None) -> None:
+        if not header:
+            raise layer_error("authentication_required", "The Authorization header is missing.")
+        scheme, _, token = header.partition(" ")
+        expected = self.layer.token.encode("utf-8")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode("latin-1"), expected):
+            raise layer_error("authentication_required", "The bearer token is not valid for this app.")
+
+    def _create(self, request: Request) -> Response:
+        if request.mimetype != "application/json":
+            message = "The Content-Type header must be 'application/json'."
+            raise layer_error("invalid_header", message, status=415, data={"header": "Content-Type"})
+        try:
+            body = json.loads(request.get_data(cache=True))
+        except (ValueError, RecursionError):
+            raise layer_error("invalid_request", "The request body is not valid JSON.") from None
+        webhook = self.layer._create(body)
+        headers = [("Location", webhook["url"])]
+        if webhook["target_url"].startswith("http:"):
+            headers.append(("Warning", _HTTP_WARNING))
+        return _json(201, webhook, headers)
