@@ -17,10 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from werkzeug.datastructures import EnvironHeaders
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import ClientDisconnected, NotFound
 from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.wsgi import get_input_stream, get_path_info
+from werkzeug.wsgi import get_content_length, get_input_stream, get_path_info
 
 from .. import Receiver, Request
 
@@ -30,12 +29,23 @@ if TYPE_CHECKING:
 __all__ = ["WebhookMiddleware"]
 
 _CHUNK = 65536
+_CGI_HEADERS = ("CONTENT_TYPE", "CONTENT_LENGTH")
+
+
+def _headers(environ: WSGIEnvironment) -> list[tuple[str, str]]:
+    # werkzeug's EnvironHeaders.__iter__, less the title-casing of names the core lowercases.
+    headers = [(key.replace("_", "-"), environ[key]) for key in _CGI_HEADERS if environ.get(key)]
+    for key, value in environ.items():
+        if key[:5] == "HTTP_" and key[5:] not in _CGI_HEADERS:
+            headers.append((key[5:].replace("_", "-"), value))
+    return headers
 
 
 def _read_body(environ: WSGIEnvironment, limit: int) -> bytes:
     # At most limit + 1 bytes, with or without Content-Length: the core answers 413 past limit.
     stream = get_input_stream(environ)
-    chunks, remaining = [], limit + 1
+    length = get_content_length(environ)
+    chunks, remaining = [], limit + 1 if length is None else min(length, limit + 1)
     while remaining > 0:
         chunk = stream.read(min(remaining, _CHUNK))
         if not chunk:
@@ -54,18 +64,16 @@ class WebhookMiddleware:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Serve one WSGI request."""
-        path = get_path_info(environ)
+        path = get_path_info(environ) or "/"
         if not self.receiver.owns(path):
             app = self.app if self.app is not None else NotFound()
             return app(environ, start_response)
-        request = Request(
-            environ["REQUEST_METHOD"],
-            path,
-            environ.get("QUERY_STRING", ""),
-            EnvironHeaders(environ),
-            _read_body(environ, self.receiver.max_body_bytes),
-        )
-        response = self.receiver.handle(request)
+        try:
+            body = _read_body(environ, self.receiver.max_body_bytes)
+        except ClientDisconnected as exc:  # fewer bytes than Content-Length said
+            return exc(environ, start_response)
+        query = environ.get("QUERY_STRING", "")
+        response = self.receiver.handle(Request(environ["REQUEST_METHOD"], path, query, _headers(environ), body))
         assert response is not None  # owns(path) holds
         status = f"{response.status} {HTTP_STATUS_CODES.get(response.status, '')}"
         start_response(status, list(response.headers))
