@@ -10,6 +10,9 @@ import pytest
 
 from layer_webhooks import Request, sign
 
+# The `redis_server` fixture: a real redis-server on a free loopback port (tests/redis_server.py).
+pytest_plugins = ["redis_server"]
+
 FIXTURES = Path(__file__).parent / "fixtures"
 RECORDED = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "recorded"
 SECRET = "test secret"
