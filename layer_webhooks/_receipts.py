@@ -75,6 +75,12 @@ def state_key(hook: Hook, message_id: str) -> str:
     return f"receipts:{hook.name}:{message_id}"
 
 
+def deleted_key(hook: Hook, message_id: str) -> str:
+    """The marker a ``message.deleted`` leaves, so that a ``message.sent`` handled after it
+    (on another worker, or retried by Layer) does not bring the message back."""
+    return f"receipts-deleted:{hook.name}:{message_id}"
+
+
 def statuses_of(message: Mapping[str, Any]) -> dict[str, str]:
     """A message's ``recipient_status`` by user id (v2 identity keys normalised); never None."""
     return dict(Message(message).recipient_status)
@@ -147,6 +153,9 @@ class ReceiptsHandlers:
         key = state_key(self.hook, message_id)
         kind = job.data["kind"]
         if kind == "deleted":
+            # Marker first, state second: whichever order a concurrent message.sent runs in,
+            # either it sees the marker or its state is removed after it was written.
+            self.store.add_if_absent(deleted_key(self.hook, message_id), 1, EARLY_TTL)
             self.store.delete(key)
             return
         statuses = statuses_of(message)
@@ -157,6 +166,10 @@ class ReceiptsHandlers:
             self.store.merge_statuses(key, statuses, EARLY_TTL)
             return
         self.store.merge_statuses(key, statuses, self.delay + STATE_MARGIN, message=dict(message))
+        if self.store.get(deleted_key(self.hook, message_id)) is not None:
+            self.store.delete(key)
+            log.info("message %s was deleted before its message.sent was handled: not tracked", message_id)
+            return
         self.queue.enqueue(
             check_job_name(self.hook), {"message_id": message_id}, delay=self.delay, job_id=f"check:{key}"
         )

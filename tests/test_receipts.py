@@ -247,3 +247,15 @@ def test_hooks_without_receipts_are_refused() -> None:
 def test_identities_true_needs_a_token_and_app() -> None:
     with pytest.raises(ConfigurationError, match="token"):
         WebhooksServices().receipts(SECRET, [Hook("U", "/u", receipts=Receipts(delay=1, identities=True))])
+
+
+def test_a_delete_handled_before_its_message_sent_still_means_no_report() -> None:
+    world = World()
+    world.deliver(event("message.deleted"))  # another worker ran it first, or Layer retried sent
+    world.run()
+    world.deliver(event("message.sent"))
+    world.run()
+    world.run(600)
+    assert world.reports == []
+    assert world.state() is None
+    assert world.queue.pending() == []
