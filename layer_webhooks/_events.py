@@ -89,8 +89,8 @@ class Part:
     encoding: str | None
 
 
-class Message:
-    """A read-only view of a payload's ``message``."""
+class _View:
+    """A read-only view of one object of a payload, read when asked."""
 
     __slots__ = ("_raw",)
 
@@ -99,13 +99,22 @@ class Message:
 
     @property
     def raw(self) -> Mapping[str, Any]:
-        """The message as Layer sent it."""
+        """The object as Layer sent it."""
         return MappingProxyType(dict(self._raw))
 
     @property
     def id(self) -> str | None:
-        """``layer:///messages/<uuid>``."""
+        """The object's id (``layer:///messages/<uuid>``, ``layer:///conversations/<uuid>``)."""
         return _str(self._raw.get("id"))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.id!r})"
+
+
+class Message(_View):
+    """A read-only view of a payload's ``message``."""
+
+    __slots__ = ()
 
     @property
     def conversation(self) -> str | None:
@@ -160,27 +169,11 @@ class Message:
             }
         )
 
-    def __repr__(self) -> str:
-        return f"Message(id={self.id!r})"
 
-
-class Conversation:
+class Conversation(_View):
     """A read-only view of a payload's ``conversation``."""
 
-    __slots__ = ("_raw",)
-
-    def __init__(self, raw: Mapping[str, Any]) -> None:
-        self._raw = raw
-
-    @property
-    def raw(self) -> Mapping[str, Any]:
-        """The conversation as Layer sent it."""
-        return MappingProxyType(dict(self._raw))
-
-    @property
-    def id(self) -> str | None:
-        """``layer:///conversations/<uuid>``."""
-        return _str(self._raw.get("id"))
+    __slots__ = ()
 
     @property
     def url(self) -> str | None:
@@ -210,9 +203,6 @@ class Conversation:
     def metadata(self) -> Mapping[str, Any]:
         """The conversation's metadata (nested string values)."""
         return _mapping(self._raw.get("metadata"))
-
-    def __repr__(self) -> str:
-        return f"Conversation(id={self.id!r})"
 
 
 class Event:

@@ -39,11 +39,10 @@ RETRY_AFTER = "10"
 
 _OK = Response.text(200, "OK")
 _UNAVAILABLE = Response.text(503, "event could not be queued, retry later", ("Retry-After", RETRY_AFTER))
-_CLAIM, _RELEASE, _ENQUEUE = 0, 1, 2
 
 # (job name, data, delay, dedupe key, job id)
 _Delivery = tuple[str, dict[str, Any], float, str | None, str | None]
-_Step = tuple[Any, ...]
+_Step = tuple[str, str, tuple[Any, ...], dict[str, Any]]
 _Steps = Generator[_Step, Any, Response]
 
 
@@ -229,7 +228,7 @@ class Receiver:
         for name, data, delay, key, job_id in deliveries:
             if key is not None:
                 try:
-                    claimed = yield (_CLAIM, key, self.dedupe_ttl)
+                    claimed = yield ("store", "add_if_absent", (key, 1, self.dedupe_ttl), {})
                 except Exception as exc:
                     log.error("store unavailable, %s not queued as %r: %r", job_id, name, exc)
                     failed = True
@@ -238,11 +237,11 @@ class Receiver:
                     log.info("duplicate %s not queued again as %r", job_id, name)
                     continue
             try:
-                yield (_ENQUEUE, name, data, delay, job_id)
+                yield ("queue", "enqueue", (name, data), {"delay": delay, "job_id": job_id})
             except Exception as exc:
                 if key is not None:
                     try:
-                        yield (_RELEASE, key)
+                        yield ("store", "delete", (key,), {})
                     except Exception as release_exc:
                         log.error("could not release claim %s, retries count as seen: %r", key, release_exc)
                 if isinstance(exc, InvalidJobData):
@@ -254,44 +253,30 @@ class Receiver:
         return _UNAVAILABLE if failed else _OK
 
     # -- drivers: run the steps' I/O -----------------------------------------------------
+    # A step is (port, method, args, kwargs); the async driver calls the method's *_async twin.
 
     def _drive(self, steps: _Steps) -> Response:
         reply: Any = None
         error: Exception | None = None
-        store, queue = self.store, self.queue
         while True:
             try:
-                step = steps.send(reply) if error is None else steps.throw(error)
+                port, method, args, kwargs = steps.send(reply) if error is None else steps.throw(error)
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
-            reply = error = None
             try:
-                if step[0] == _ENQUEUE:
-                    queue.enqueue(step[1], step[2], delay=step[3], job_id=step[4])
-                elif step[0] == _CLAIM:
-                    reply = store.add_if_absent(step[1], 1, step[2])
-                else:
-                    store.delete(step[1])
+                reply, error = getattr(getattr(self, port), method)(*args, **kwargs), None
             except Exception as exc:
-                error = exc
+                reply, error = None, exc
 
     async def _drive_async(self, steps: _Steps) -> Response:
         reply: Any = None
         error: Exception | None = None
-        store: Any = self.store
-        queue: Any = self.queue
         while True:
             try:
-                step = steps.send(reply) if error is None else steps.throw(error)
+                port, method, args, kwargs = steps.send(reply) if error is None else steps.throw(error)
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
-            reply = error = None
             try:
-                if step[0] == _ENQUEUE:
-                    await queue.enqueue_async(step[1], step[2], delay=step[3], job_id=step[4])
-                elif step[0] == _CLAIM:
-                    reply = await store.add_if_absent_async(step[1], 1, step[2])
-                else:
-                    await store.delete_async(step[1])
+                reply, error = await getattr(getattr(self, port), f"{method}_async")(*args, **kwargs), None
             except Exception as exc:
-                error = exc
+                reply, error = None, exc

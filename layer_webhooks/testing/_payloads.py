@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
+from .._client import app_uuid as client_app_uuid
 from .._events import IDENTITY_PREFIX
 from ..errors import ConfigurationError
 
@@ -51,10 +52,9 @@ def app_uuid(app_id: str) -> str:
 
     :raises ConfigurationError: when the last path segment is not a UUID.
     """
-    segment = app_id.strip().rstrip("/").rpartition("/")[2] if isinstance(app_id, str) else ""
     try:
-        return str(uuid.UUID(segment))
-    except ValueError:
+        return str(uuid.UUID(client_app_uuid(app_id)))
+    except (ValueError, ConfigurationError):
         raise ConfigurationError(f"not a Layer app id: {app_id!r}") from None
 
 
