@@ -249,7 +249,6 @@ class Receiver:
                 log.error("queue unavailable, %s not queued as %r: %r", job_id, name, exc)
                 failed = True
                 continue
-            log.debug("queued %s as %r", job_id, name)
         return _UNAVAILABLE if failed else _OK
 
     # -- drivers: run the steps' I/O -----------------------------------------------------
