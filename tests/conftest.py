@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from layer_webhooks import Request, sign
+from layer_webhooks.testing import compact
 
 # The `redis_server` fixture: a real redis-server on a free loopback port (tests/redis_server.py).
 pytest_plugins = ["redis_server"]
@@ -26,11 +27,6 @@ def fixture_names() -> list[str]:
 
 def load_fixture(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / f"{name}.json").read_text())  # type: ignore[no-any-return]
-
-
-def compact(payload: Any) -> bytes:
-    """Compact JSON bytes, as Layer sends them."""
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def signed(
