@@ -22,7 +22,8 @@ def test_all_is_sorted_and_complete() -> None:
 def test_every_public_name_has_a_docstring() -> None:
     for name in layer_webhooks.__all__:
         value = getattr(layer_webhooks, name)
-        if inspect.isclass(value) or inspect.isfunction(value):
+        is_alias = hasattr(value, "__origin__") or hasattr(value, "__args__")  # Handler, Duration
+        if (inspect.isclass(value) or inspect.isfunction(value)) and not is_alias:
             assert inspect.getdoc(value), name
 
 

@@ -40,12 +40,11 @@ def _redis(clock: Clock, tmp_path: Path, request: pytest.FixtureRequest) -> Stor
 FACTORIES = {"memory": _memory, "sqlite": _sqlite, "redis": _redis}
 
 
-@pytest.fixture(params=sorted(FACTORIES))
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[Clock], Store]]:
+def _making(request: pytest.FixtureRequest, tmp_path: Path, kind: str) -> Iterator[Callable[[Clock], Store]]:
     made: list[Any] = []
 
     def make(clock: Clock) -> Store:
-        store = FACTORIES[request.param](clock, tmp_path, request)
+        store = FACTORIES[kind](clock, tmp_path, request)
         made.append(store)
         return store
 
@@ -55,10 +54,15 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Calla
             store.close()
 
 
+@pytest.fixture(params=sorted(FACTORIES))
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[Clock], Store]]:
+    yield from _making(request, tmp_path, request.param)
+
+
 @pytest.fixture(params=["memory", "sqlite"])
-def make_clocked_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[Clock], Store]:
+def make_clocked_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[Clock], Store]]:
     """Stores that expire on the injected clock (Redis expires on its own: tested apart)."""
-    return lambda clock: FACTORIES[request.param](clock, tmp_path, request)
+    yield from _making(request, tmp_path, request.param)
 
 
 def test_is_a_store(make_store: Callable[[Clock], Store]) -> None:

@@ -14,6 +14,7 @@ Needs only the standard library.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -38,18 +39,22 @@ _SWEEP_EVERY = 256
 class SqliteStore:
     """A :class:`~layer_webhooks.Store` in an SQLite file, expiring on ``now`` (seconds).
 
-    Safe across threads (one connection each) and processes on one machine. SQLite errors
-    surface as :class:`~layer_webhooks.StoreError` (answered 503).
+    Safe across threads (they share one connection, one call at a time) and processes on one
+    machine (a process opens its own connection, also after a fork). SQLite errors surface as
+    :class:`~layer_webhooks.StoreError` (answered 503).
     """
 
     def __init__(self, path: str | Path, *, now: Callable[[], float] = time.time, timeout: float = 10.0) -> None:
         self.path = str(path)
         self._now = now
         self._timeout = timeout
-        self._local = threading.local()
+        self._lock = threading.RLock()
+        self._db: sqlite3.Connection | None = None
+        self._pid = 0
         self._writes = 0
         try:
-            self._connection().executescript(_SCHEMA)
+            with self._lock:
+                self._connection().executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise StoreError(f"sqlite store {self.path!r} cannot be opened: {exc}") from exc
 
@@ -57,26 +62,26 @@ class SqliteStore:
         return f"SqliteStore({self.path!r})"
 
     def _connection(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            self._local.db = db
-        return db
+        if self._db is None or self._pid != os.getpid():
+            self._db = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._pid = os.getpid()
+        return self._db
 
     @contextmanager
     def _transaction(self, *, immediate: bool = True) -> Iterator[sqlite3.Connection]:
-        try:
-            db = self._connection()
-            db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        with self._lock:
             try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise StoreError(f"sqlite store {self.path!r} failed: {exc}") from exc
+                db = self._connection()
+                db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+                try:
+                    yield db
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StoreError(f"sqlite store {self.path!r} failed: {exc}") from exc
 
     def _live(self, db: sqlite3.Connection, key: str, now: float) -> str | None:
         row = db.execute("SELECT value FROM layer_webhooks_store WHERE key = ? AND expires > ?", (key, now)).fetchone()
@@ -137,8 +142,8 @@ class SqliteStore:
         return None if value is None else json.loads(value)
 
     def close(self) -> None:
-        """Close this thread's connection (others close when their threads end)."""
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
+        """Close the connection (the next call opens a new one)."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
