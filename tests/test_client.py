@@ -6,7 +6,6 @@ import email.utils
 import json
 import logging
 import socket
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ import requests
 
 pytest.importorskip("werkzeug")
 
-from werkzeug.serving import make_server
+from wsgi_server import Served
 
 from layer_webhooks import ConfigurationError, LayerAPIError, LayerClient
 from layer_webhooks._client import PLATFORM_ACCEPT, WEBHOOKS_ACCEPT
@@ -63,16 +62,9 @@ class Scripted:
 @pytest.fixture
 def scripted() -> Iterator[Scripted]:
     script = Scripted()
-    server = make_server("127.0.0.1", 0, script, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    script.base_url = f"http://127.0.0.1:{server.server_port}"
-    try:
+    with Served(script) as served:
+        script.base_url = served.url
         yield script
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        server.server_close()
 
 
 def client_for(base_url: str, sleeps: list[float] | None = None, **options: Any) -> LayerClient:

@@ -17,9 +17,9 @@ import pytest
 pytest.importorskip("werkzeug")
 
 import requests
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request as WRequest
 from werkzeug.wrappers import Response as WResponse
+from wsgi_server import Served
 
 from layer_webhooks import LayerAPIError
 from layer_webhooks.testing import LayerEmulator
@@ -56,12 +56,8 @@ class Target:
         self.delay = delay
         self.received: list[Received] = []
         self._lock = threading.Lock()
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/hook"
+        self._served = Served(self._app)
+        self.url = f"{self._served.url}/hook"
 
     def posts(self) -> list[Received]:
         with self._lock:
@@ -86,13 +82,10 @@ class Target:
         return WResponse(body, status, content_type="text/plain")(environ, start_response)
 
     def __enter__(self) -> Target:
-        self._thread.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        self._served.stop()
 
 
 def call(

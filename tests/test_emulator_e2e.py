@@ -4,7 +4,6 @@ a wrong secret is refused (403) and retried until the webhook is inactive."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +13,7 @@ pytest.importorskip("werkzeug")
 
 import requests
 from test_emulator import PLATFORM, TOKEN, WEBHOOKS
-from werkzeug.serving import make_server
+from wsgi_server import Served
 
 from layer_webhooks import Hook, Job, MemoryQueue, Receiver
 from layer_webhooks.adapters.wsgi import WebhookMiddleware
@@ -35,17 +34,13 @@ class Service:
     def __init__(self) -> None:
         self.queue = MemoryQueue()
         self.receiver = Receiver(SECRET, HOOKS, self.queue)
-        self.server = make_server("127.0.0.1", 0, WebhookMiddleware(None, self.receiver), threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
+        self.served = Served(WebhookMiddleware(None, self.receiver))
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}{path}"
+        return self.served.url + path
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
+        self.served.stop()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 
 pytest.importorskip("werkzeug")
 
-from wsgi_server import serve
+from wsgi_server import Served
 
 from layer_webhooks import Hook, Job, MemoryQueue, MemoryStore, Queue, Receipts, Store, WebhooksServices
 from layer_webhooks.adapters.wsgi import WebhookMiddleware
@@ -167,9 +167,9 @@ def deploy(request: pytest.FixtureRequest, layer: LayerEmulator) -> Iterator[Cal
             stack.queue.process = doubled  # type: ignore[method-assign]
         hook = Hook("Unread", "/unread", events, receipts=receipts)
         receiver = services.receipts(SECRET, [hook])
-        server = serve(WebhookMiddleware(None, receiver))
-        base_url = server.__enter__()
-        cleanup.append(lambda: server.__exit__(None, None, None))
+        served = Served(WebhookMiddleware(None, receiver))
+        cleanup.append(served.stop)
+        base_url = served.url
         world = World(layer, stack, base_url, hook)
         services.process("Unread")(world.report)
         if isinstance(stack, HueyStack):

@@ -15,7 +15,7 @@ import requests
 
 pytest.importorskip("werkzeug")
 
-from werkzeug.serving import make_server
+from wsgi_server import Served
 
 from layer_webhooks import (
     ConfigurationError,
@@ -30,7 +30,7 @@ from layer_webhooks.adapters.wsgi import WebhookMiddleware
 from layer_webhooks.testing import LayerEmulator
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 pytestmark = pytest.mark.slow
 
@@ -41,21 +41,6 @@ HOOKS = [
     Hook("Webhook Example", "/new-message", ["message.sent"]),
     Hook("Conversations", "conversations", ["conversation.created", "conversation.deleted"]),
 ]
-
-
-class Served:
-    """A WSGI app served on 127.0.0.1 in a thread; stopped by :meth:`stop`."""
-
-    def __init__(self, app: WSGIApplication) -> None:
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.thread.join(timeout=5)
-        self.server.server_close()
 
 
 @pytest.fixture
