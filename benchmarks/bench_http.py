@@ -31,7 +31,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from benchmarks._processes import free_port, running
 from benchmarks.bench_core import SECRET, make_bodies
 from layer_webhooks import Hook, MemoryQueue, Receiver, sign
 from layer_webhooks.adapters import asgi, wsgi
@@ -158,12 +158,6 @@ def lua_script() -> str:
     return LUA.replace("{HEADERS}", table)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of ``pid`` and its children so far (Linux /proc; 0 elsewhere)."""
     try:
@@ -181,26 +175,8 @@ def serving(name: str, log: Path) -> Iterator[tuple[str, int]]:
     program, *args = SERVERS[name]
     bind = ["--bind", f"127.0.0.1:{port}"] if name == "gunicorn" else ["--port", str(port), "--lifespan", "off"]
     root = Path(__file__).resolve().parents[1]
-    with log.open("ab") as out:
-        process = subprocess.Popen([sys.executable, "-m", program, *bind, *args], cwd=root, stdout=out, stderr=out)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} did not start: see {log}") from None
-                time.sleep(0.1)
+    with running([sys.executable, "-m", program, *bind, *args], log=log, port=port, cwd=root) as process:
         yield f"http://127.0.0.1:{port}", process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
 
 
 def run_wrk(url: str, path: str, seconds: float, connections: int, script: Path, bodies: Path) -> dict[str, float]:

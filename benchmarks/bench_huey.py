@@ -31,15 +31,13 @@ import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +45,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT)]
 
+from _processes import free_port, redis_server, running  # noqa: E402
 from bench_core import make_bodies  # noqa: E402
 
 from layer_webhooks import Hook, Job, Receiver, sign  # noqa: E402
@@ -160,52 +159,6 @@ if os.environ.get("BENCH_CONSUMER"):  # huey_consumer bench_huey.huey: a handler
 # -- measuring ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"nothing listens on port {port}") from None
-            time.sleep(0.05)
-
-
-@contextmanager
-def running(command: list[str], env: Mapping[str, str], port: int | None, log: Path) -> Iterator[None]:
-    with open(log, "ab") as out:
-        process = subprocess.Popen(command, env={**os.environ, **env}, cwd=HERE, stdout=out, stderr=out)
-    try:
-        if port is not None:
-            wait_for_port(port, process)
-        yield
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-
-
-@contextmanager
-def redis_server(directory: Path) -> Iterator[str]:
-    port = free_port()
-    command = [
-        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
-        "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--daemonize", "no",
-    ]  # fmt: skip
-    with running(command, {}, port, directory / "redis.out"):
-        yield f"redis://127.0.0.1:{port}/0"
-
-
 def wrk_script(directory: Path) -> Path:
     nonce = uuid.uuid4().hex[:8]
     raw = body()
@@ -277,7 +230,7 @@ def http_round(
                     sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
                     "--log-level", "warning", "bench_huey:wsgi_app()",
                 ]  # fmt: skip
-            with running(command, env, port, directory / f"{server}.log"):
+            with running(command, log=directory / f"{server}.log", port=port, env=env, cwd=HERE):
                 # A new request-id prefix per run: the server de-duplicates on it.
                 run_wrk(f"http://127.0.0.1:{port}", wrk_script(directory), connections, 1.0)  # warm up
                 client.flushall()
@@ -365,7 +318,7 @@ def drain_round(redis_url: str, directory: Path, jobs: int) -> dict[int, float]:
             "-k",
             "thread",
         ]
-        with running(command, env, None, directory / "consumer.log"):
+        with running(command, log=directory / "consumer.log", env=env, cwd=HERE):
             deadline = time.monotonic() + 600
             while client.hlen(key) == jobs:
                 assert time.monotonic() < deadline, "the consumer never started"

@@ -19,15 +19,15 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import redis
+from _processes import redis_server
 
 from layer_webhooks import Hook, Job, MemoryQueue, Receipts
 from layer_webhooks._receipts import ReceiptsHandlers, state_key
@@ -39,39 +39,10 @@ HOOK = Hook("Unread", "/unread", receipts=Receipts(delay="10 minutes", report_fo
 
 @contextmanager
 def private_redis() -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
+    if shutil.which("redis-server") is None:
         raise SystemExit("redis-server is not installed; pass --redis-url")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with tempfile.TemporaryDirectory() as directory:
-        args = [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            directory,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ]
-        process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-        try:
-            client = redis.Redis(port=port)
-            for _ in range(500):
-                try:
-                    client.ping()
-                    break
-                except redis.ConnectionError:
-                    time.sleep(0.01)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            process.terminate()
-            process.wait(10)
+    with tempfile.TemporaryDirectory() as directory, redis_server(Path(directory), appendonly=False) as url:
+        yield url
 
 
 def messages(count: int) -> list[dict]:
