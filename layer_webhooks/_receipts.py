@@ -92,12 +92,13 @@ def evaluate(message: Mapping[str, Any], statuses: Mapping[str, str], receipts: 
     The sender (whose own status is ``read``) is left out unless ``include_sender``. Order: as
     the message lists its recipients, then anyone known only from later events.
     """
-    sender = Message(message).sender
-    sender_id = sender.user_id if sender is not None else None
+    view = Message(message)
+    sender_id = view.sender.user_id if view.sender is not None else None
     wanted = set(receipts.report_for_status)
-    order = list(dict.fromkeys([*statuses_of(message), *statuses]))
-    merged = merge_status_maps(statuses_of(message), statuses)
-    return [user for user in order if merged.get(user) in wanted and (receipts.include_sender or user != sender_id)]
+    # The merge keeps the message's order and appends users known only from later events.
+    merged = merge_status_maps(view.recipient_status, statuses)
+    skip = None if receipts.include_sender else sender_id
+    return [user for user, status in merged.items() if status in wanted and user != skip]
 
 
 def _conversation_and_message(message: Mapping[str, Any]) -> tuple[str, str] | None:
