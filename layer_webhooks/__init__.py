@@ -16,18 +16,9 @@ Mount ``receiver`` with :mod:`layer_webhooks.adapters.wsgi` or :mod:`layer_webho
 
 from __future__ import annotations
 
-from ._client import LayerClient
-from ._duration import Duration, parse_duration
-from ._events import Actor, Conversation, Event, Message, Part, parse_event
-from ._hooks import Hook, Receipts
-from ._http import Request, Response
-from ._queue import DeadLetter, Handler, Job, MemoryQueue, Queue
-from ._receiver import Receiver
-from ._register import RegistrationReport
-from ._registration import Action, plan
 from ._services import WebhooksServices
-from ._signature import sign, verify_signature
-from ._store import MemoryStore, Store
+from .config._duration import Duration, parse_duration
+from .config._hooks import Hook, Receipts
 from .errors import (
     ConfigurationError,
     DeliveryRejected,
@@ -45,6 +36,15 @@ from .errors import (
     StoreError,
     UnsupportedMediaType,
 )
+from .jobs._memory_queue import DeadLetter, Handler, Job, MemoryQueue, Queue
+from .receiving._events import Actor, Conversation, Event, Message, Part, parse_event
+from .receiving._http import Request, Response
+from .receiving._receiver import Receiver
+from .receiving._signing import sign, verify_signature
+from .registration._apply import RegistrationReport
+from .registration._plan import Action, plan
+from .rest._client import LayerClient
+from .store._memory import MemoryStore, Store
 
 __all__ = [
     "Action",

@@ -6,14 +6,14 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from ._client import DEFAULT_BASE_URL, LayerClient
-from ._hooks import Hook, as_hooks
-from ._queue import DEFAULT_ATTEMPTS, DEFAULT_BACKOFF, Handler, MemoryQueue, Queue
-from ._receipts import ReceiptsHandlers, receipts_hooks, receipts_receiver
-from ._receiver import Receiver
-from ._register import RegistrationReport, register_webhooks
-from ._store import MemoryStore, Store
+from .config._hooks import Hook, as_hooks
 from .errors import ConfigurationError
+from .jobs._memory_queue import DEFAULT_ATTEMPTS, DEFAULT_BACKOFF, Handler, MemoryQueue, Queue
+from .receipts._handlers import ReceiptsHandlers, receipts_hooks, receipts_receiver
+from .receiving._receiver import Receiver
+from .registration._apply import RegistrationReport, register_webhooks
+from .rest._client import DEFAULT_BASE_URL, LayerClient
+from .store._memory import MemoryStore, Store
 
 H = TypeVar("H", bound=Handler)
 

@@ -19,7 +19,7 @@ pytest.importorskip("werkzeug")
 from wsgi_server import Served
 
 from layer_webhooks import ConfigurationError, LayerAPIError, LayerClient
-from layer_webhooks._client import PLATFORM_ACCEPT, WEBHOOKS_ACCEPT
+from layer_webhooks.rest._client import PLATFORM_ACCEPT, WEBHOOKS_ACCEPT
 
 pytestmark = pytest.mark.slow
 

@@ -301,8 +301,8 @@ def test_storage_errors_become_queue_errors() -> None:
 
 
 def test_group_commit_fails_the_waiting_jobs_rather_than_leaving_them_hanging() -> None:
-    from layer_webhooks.adapters._huey_commit import LoopCommitter
-    from layer_webhooks.adapters._huey_ledger import NewJob
+    from layer_webhooks.adapters.huey._commit import LoopCommitter
+    from layer_webhooks.adapters.huey._ledger_sql import NewJob
 
     events: list[str] = []
 

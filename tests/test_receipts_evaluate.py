@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from layer_webhooks import Receipts
-from layer_webhooks._receipts import evaluate
+from layer_webhooks.receipts._handlers import evaluate
 
 
 def message(statuses: dict[str, str], sender: str | None = "alice") -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from layer_webhooks import Action, ConfigurationError, Hook, InvalidHook, plan
-from layer_webhooks._registration import target_url
+from layer_webhooks.registration._plan import target_url
 
 BASE = "https://example.com/hooks"
 TARGET = "https://example.com/hooks/new-message"

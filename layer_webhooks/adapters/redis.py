@@ -24,8 +24,8 @@ from typing import Any
 import redis
 import redis.asyncio
 
-from .._store import STATUS_RANK, JSONValue
 from ..errors import StoreError
+from ..store._memory import STATUS_RANK, JSONValue
 
 __all__ = ["RedisStore"]
 

@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from .._store import JSONValue, merge_status_maps
 from ..errors import StoreError
+from ..store._memory import JSONValue, merge_status_maps
 
 __all__ = ["SqliteStore"]
 

@@ -14,9 +14,9 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
-from .._client import app_uuid as client_app_uuid
-from .._events import IDENTITY_PREFIX
 from ..errors import ConfigurationError
+from ..receiving._events import IDENTITY_PREFIX
+from ..rest._client import app_uuid as client_app_uuid
 
 #: The app of the fixtures; any UUID will do.
 DEFAULT_APP_ID = "082d4684-0992-11e5-a6c0-1697f925ec7b"

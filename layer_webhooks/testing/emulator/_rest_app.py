@@ -14,9 +14,9 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from ..errors import ConfigurationError, LayerAPIError
-from ._errors import error_body, layer_error
-from ._payloads import CONVERSATION_PREFIX, app_uuid
+from ...errors import ConfigurationError, LayerAPIError
+from .._payloads import CONVERSATION_PREFIX, app_uuid
+from ._layer_errors import error_body, layer_error
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from ..errors import LayerAPIError
-from ._delivery import is_loopback
-from ._errors import layer_error
-from ._payloads import EVENT_TYPES
+from ...errors import LayerAPIError
+from .._delivery import is_loopback
+from .._payloads import EVENT_TYPES
+from ._layer_errors import layer_error
 
 Status = Literal["unverified", "active", "inactive"]
 

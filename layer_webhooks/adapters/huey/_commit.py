@@ -17,8 +17,8 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from ..errors import QueueError
-from ._huey_ledger import NewJob
+from ...errors import QueueError
+from ._ledger_sql import NewJob
 
 _Waiting = list[tuple[NewJob, "asyncio.Future[bool]"]]
 

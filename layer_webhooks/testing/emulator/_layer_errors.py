@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import LayerAPIError
+from ...errors import LayerAPIError
 
 DOCS_URL = "https://developer.layer.com/docs/platform#errors"
 

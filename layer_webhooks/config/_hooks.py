@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import InvalidDuration, InvalidHook
 from ._duration import Duration, parse_duration
-from .errors import InvalidDuration, InvalidHook
 
 #: Recipient statuses in the order they progress (layer-protocol.md §3).
 STATUSES = ("sent", "delivered", "read")

@@ -11,8 +11,8 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .._hooks import STATUSES
-from ._payloads import (
+from ...config._hooks import STATUSES
+from .._payloads import (
     CONVERSATION_PREFIX,
     MESSAGE_PREFIX,
     Who,

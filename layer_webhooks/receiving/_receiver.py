@@ -14,13 +14,8 @@ from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
-from ._events import EVENT_ALIASES, Event, load_payload, user_id_of
-from ._hooks import Hook, as_hooks
-from ._http import Request, Response
-from ._queue import Queue
-from ._signature import check, secret_keys
-from ._store import MemoryStore, Store
-from .errors import (
+from ..config._hooks import Hook, as_hooks
+from ..errors import (
     ConfigurationError,
     DeliveryRejected,
     InvalidJobData,
@@ -28,6 +23,11 @@ from .errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from ..jobs._memory_queue import Queue
+from ..store._memory import MemoryStore, Store
+from ._events import EVENT_ALIASES, Event, load_payload, user_id_of
+from ._http import Request, Response
+from ._signing import check, secret_keys
 
 log = logging.getLogger("layer_webhooks.receiver")
 

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any
 
-from .errors import InvalidPayload
+from ..errors import InvalidPayload
 
 IDENTITY_PREFIX = "layer:///identities/"
 

@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._client import LayerClient
-from ._hooks import Hook, as_hooks
-from ._registration import Action, plan
-from .errors import LayerAPIError, RegistrationError
+from ..config._hooks import Hook, as_hooks
+from ..errors import LayerAPIError, RegistrationError
+from ..rest._client import LayerClient
+from ._plan import Action, plan
 
 __all__ = ["RegistrationReport", "Step", "register_webhooks"]
 

@@ -18,9 +18,9 @@ import redis
 import redis.asyncio
 from huey.storage import RedisPriorityQueue, RedisStorage
 
-from ..errors import ConfigurationError
-from ._huey_commit import AsyncWriter
-from ._huey_ledger import Dead, NewJob, Pending
+from ...errors import ConfigurationError
+from ._commit import AsyncWriter
+from ._ledger_sql import Dead, NewJob, Pending
 
 _NOW = """
 local t = redis.call('TIME')

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Sequence
 
-from .errors import ConfigurationError, InvalidSignature
+from ..errors import ConfigurationError, InvalidSignature
 
 _SHA1_HEX_LEN = 40
 

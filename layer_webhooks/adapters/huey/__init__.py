@@ -38,12 +38,12 @@ from huey import Huey
 from huey.signals import SIGNAL_INTERRUPTED
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 
-from .. import DeadLetter, Handler, Job
-from .._queue import DEFAULT_ATTEMPTS, DEFAULT_BACKOFF, check_policy, retry_delay
-from ..errors import ConfigurationError, InvalidJobData, QueueError
-from ._huey_commit import LoopCommitter
-from ._huey_heartbeat import Heartbeat
-from ._huey_ledger import Ledger, NewJob, SqlLedger
+from ... import DeadLetter, Handler, Job
+from ...errors import ConfigurationError, InvalidJobData, QueueError
+from ...jobs._memory_queue import DEFAULT_ATTEMPTS, DEFAULT_BACKOFF, check_policy, retry_delay
+from ._commit import LoopCommitter
+from ._heartbeat import Heartbeat
+from ._ledger_sql import Ledger, NewJob, SqlLedger
 
 __all__ = ["TASK_NAME", "HueyQueue"]
 
@@ -57,7 +57,7 @@ TASK_NAME = "run_job"
 def _open_ledger(huey: Huey, lease: float) -> Ledger:
     storage = huey.storage
     if isinstance(storage, RedisStorage):
-        from ._huey_redis import RedisLedger
+        from ._ledger_redis import RedisLedger
 
         return RedisLedger(storage, lease)
     if type(storage) is SqliteStorage:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from ._hooks import Hook, as_hooks
-from .errors import ConfigurationError, InvalidHook
+from ..config._hooks import Hook, as_hooks
+from ..errors import ConfigurationError, InvalidHook
 
 __all__ = ["Action", "ActionKind", "plan", "registered_events", "target_url"]
 

@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import requests
 
-from .errors import ConfigurationError, LayerAPIError
+from ..errors import ConfigurationError, LayerAPIError
 
 __all__ = ["DEFAULT_BASE_URL", "LayerClient"]
 

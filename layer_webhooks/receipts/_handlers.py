@@ -23,12 +23,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ._events import EVENT_ALIASES, Event, Message
-from ._hooks import Hook, Receipts
-from ._queue import Job, Queue
-from ._receiver import Receiver
-from ._store import Store, merge_status_maps
-from .errors import ConfigurationError, LayerAPIError
+from ..config._hooks import Hook, Receipts
+from ..errors import ConfigurationError, LayerAPIError
+from ..jobs._memory_queue import Job, Queue
+from ..receiving._events import EVENT_ALIASES, Event, Message
+from ..receiving._receiver import Receiver
+from ..store._memory import Store, merge_status_maps
 
 log = logging.getLogger("layer_webhooks.receipts")
 

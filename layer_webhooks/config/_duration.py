@@ -6,7 +6,7 @@ import math
 import re
 from datetime import timedelta
 
-from .errors import InvalidDuration
+from ..errors import InvalidDuration
 
 #: What :func:`parse_duration` accepts.
 Duration = int | float | str | timedelta

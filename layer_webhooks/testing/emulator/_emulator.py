@@ -20,14 +20,14 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from ..errors import ConfigurationError, LayerAPIError
-from ._api import API, APIRequest
-from ._delivery import DEADLINE, RETRY_SCHEDULE, Attempt, Delivery, Record, Worker, call
-from ._errors import error_for_status, layer_error
-from ._payloads import API_ROOT, DEFAULT_APP_ID, Who, app_uuid, timestamp, uuid_of
+from ...errors import ConfigurationError, LayerAPIError
+from .._delivery import DEADLINE, RETRY_SCHEDULE, Attempt, Delivery, Record, Worker, call
+from .._payloads import API_ROOT, DEFAULT_APP_ID, Who, app_uuid, timestamp, uuid_of
+from .._signing import USER_AGENT, compact, layer_headers
+from ._layer_errors import error_for_status, layer_error
+from ._rest_app import API, APIRequest
+from ._state import Ref, World
 from ._webhooks import Webhook, read_webhook
-from ._wire import USER_AGENT, compact, layer_headers
-from ._world import Ref, World
 
 __all__ = ["APIRequest", "Attempt", "Delivery", "LayerEmulator"]
 

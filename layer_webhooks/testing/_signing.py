@@ -7,8 +7,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from .._http import Request
-from .._signature import sign
+from ..receiving._http import Request
+from ..receiving._signing import sign
 from ._payloads import DEFAULT_APP_ID, app_uuid
 
 #: The ``User-Agent`` of Layer's deliveries, as recorded.

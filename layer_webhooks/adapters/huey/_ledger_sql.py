@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from huey import Huey
     from huey.storage import SqliteStorage
 
-    from ._huey_commit import AsyncWriter
+    from ._commit import AsyncWriter
 
 # A requeued job (released or reaped) goes ahead of fresh ones: it is overdue.
 REQUEUE_PRIORITY = 1

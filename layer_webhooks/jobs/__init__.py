@@ -1,0 +1,1 @@
+"""The job lifecycle: jobs, retry policy, handler registry, JSON codec, the ledger port, queues."""

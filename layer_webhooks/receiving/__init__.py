@@ -1,0 +1,1 @@
+"""Receiving: the neutral request and response, signatures, events, and the receiver."""

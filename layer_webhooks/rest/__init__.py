@@ -1,0 +1,1 @@
+"""Layer's REST APIs: the client and its ``requests`` transport."""

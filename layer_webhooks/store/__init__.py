@@ -1,0 +1,1 @@
+"""The state-store port (de-duplication claims) and its in-memory implementation."""

@@ -1,0 +1,1 @@
+"""The Layer emulator: Layer's hosted service over real HTTP, for tests (needs werkzeug)."""
