@@ -30,13 +30,16 @@ from .errors import (
     LayerAPIError,
     LayerWebhooksError,
     MethodNotAllowed,
+    NoHandlerRegistered,
     PayloadTooLarge,
     QueueError,
     RegistrationError,
     StoreError,
     UnsupportedMediaType,
 )
-from .jobs._memory_queue import DeadLetter, Handler, Job, MemoryQueue, Queue
+from .jobs._job import DeadLetter, Handler, Job
+from .jobs._memory_queue import MemoryQueue
+from .jobs._queue import AsyncQueue, Queue
 from .receiving._events import Actor, Conversation, Event, Message, Part, parse_event
 from .receiving._http import Request, Response
 from .receiving._receiver import Receiver
@@ -49,6 +52,7 @@ from .store._memory import MemoryStore, Store
 __all__ = [
     "Action",
     "Actor",
+    "AsyncQueue",
     "ConfigurationError",
     "Conversation",
     "DeadLetter",
@@ -70,6 +74,7 @@ __all__ = [
     "MemoryStore",
     "Message",
     "MethodNotAllowed",
+    "NoHandlerRegistered",
     "Part",
     "PayloadTooLarge",
     "Queue",

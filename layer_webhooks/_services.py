@@ -8,7 +8,10 @@ from typing import Any, TypeVar
 
 from .config._hooks import Hook, as_hooks
 from .errors import ConfigurationError
-from .jobs._memory_queue import DEFAULT_ATTEMPTS, DEFAULT_BACKOFF, Handler, MemoryQueue, Queue
+from .jobs._job import Handler
+from .jobs._memory_queue import MemoryQueue
+from .jobs._policy import DEFAULT_ATTEMPTS, DEFAULT_BACKOFF
+from .jobs._queue import Queue
 from .receipts._handlers import ReceiptsHandlers, receipts_hooks, receipts_receiver
 from .receiving._receiver import Receiver
 from .registration._apply import RegistrationReport, register_webhooks

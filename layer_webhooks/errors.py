@@ -15,6 +15,7 @@
      +-- QueueError                503       the queue could not accept a job
      +-- StoreError                503       the state store could not answer
      +-- InvalidJobData (TypeError)          job data is not JSON-safe (a programming error)
+     +-- NoHandlerRegistered (LookupError)   a job ran where no handler has its name
      +-- LayerAPIError                       Layer's REST API answered an error
      +-- RegistrationError         502       one hook's webhook could not be registered
 
@@ -38,6 +39,7 @@ __all__ = [
     "LayerAPIError",
     "LayerWebhooksError",
     "MethodNotAllowed",
+    "NoHandlerRegistered",
     "PayloadTooLarge",
     "QueueError",
     "RegistrationError",
@@ -176,3 +178,16 @@ class RegistrationError(LayerWebhooksError):
         self.hook = hook
         self.cause = cause
         self.challenge_failed = challenge_failed
+
+
+class NoHandlerRegistered(LayerWebhooksError, LookupError):
+    """A job ran where no handler is registered for its ``name``.
+
+    Logged at ERROR on each attempt and retried on the default schedule (a worker may be older
+    than the web process that queued the job), then kept as a dead letter. Register the
+    handler with ``@services.process(name)`` in the module the workers load.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no handler registered for jobs named {name!r}")
+        self.name = name

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from conftest import load_fixture, signed
+from support.payloads import load_fixture, signed
 
 from layer_webhooks import Job, MemoryQueue, MemoryStore, WebhooksServices
 
@@ -35,6 +35,8 @@ def test_one_clock_and_one_store_shared_with_what_it_builds() -> None:
     second.handle(request)  # the shared store de-duplicates across receivers
     assert len(services.queue.pending()) == 1  # type: ignore[attr-defined]
     t[0] = 42.0
+    services.queue.process("A", lambda job: None)
+    assert services.queue.run_due() == 1  # type: ignore[attr-defined]
     services.queue.process("x", lambda job: None)
     services.queue.enqueue("x", {}, delay=1)
     assert services.queue.run_due() == 0  # type: ignore[attr-defined]

@@ -25,7 +25,8 @@ from typing import Any
 
 from ..config._hooks import Hook, Receipts
 from ..errors import ConfigurationError, LayerAPIError
-from ..jobs._memory_queue import Job, Queue
+from ..jobs._job import Job
+from ..jobs._queue import Queue
 from ..receiving._events import EVENT_ALIASES, Event, Message
 from ..receiving._receiver import Receiver
 from ..store._memory import Store, merge_status_maps

@@ -23,7 +23,7 @@ from ..errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from ..jobs._memory_queue import Queue
+from ..jobs._queue import Queue
 from ..store._memory import MemoryStore, Store
 from ._events import EVENT_ALIASES, Event, load_payload, user_id_of
 from ._http import Request, Response

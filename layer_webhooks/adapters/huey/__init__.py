@@ -40,7 +40,7 @@ from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 
 from ... import DeadLetter, Handler, Job
 from ...errors import ConfigurationError, InvalidJobData, QueueError
-from ...jobs._memory_queue import DEFAULT_ATTEMPTS, DEFAULT_BACKOFF, check_policy, retry_delay
+from ...jobs._policy import DEFAULT_ATTEMPTS, DEFAULT_BACKOFF, RetryPolicy
 from ._commit import LoopCommitter
 from ._heartbeat import Heartbeat
 from ._ledger_sql import Ledger, NewJob, SqlLedger
@@ -137,7 +137,7 @@ class HueyQueue:
         A failing job runs ``attempts`` times in all, ``backoff * 2 ** (attempt - 1)`` seconds
         apart (huey's scheduler checks every second), then becomes a dead letter.
         """
-        check_policy(attempts, backoff)
+        RetryPolicy(attempts, backoff)
         self._policies[name] = (handler, attempts, float(backoff))
 
     # -- operators --------------------------------------------------------------------------
@@ -241,7 +241,7 @@ class HueyQueue:
             )  # fmt: skip
             kept = ledger.bury(job.id, token, job.attempt, repr(exc))
         else:
-            wait = retry_delay(backoff, job.attempt)
+            wait = RetryPolicy(attempts, backoff).delay(job.attempt)
             log.warning(
                 "job %r (%s) failed attempt %d of %d, retrying in %.3g s: %r",
                 job.name, job.id, job.attempt, attempts, wait, exc, exc_info=exc,

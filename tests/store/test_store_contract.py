@@ -171,7 +171,7 @@ def test_redis_store_answers_store_error_when_redis_is_down(tmp_path: Path) -> N
     import redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry
-    from redis_server import free_port
+    from support.redis_server import free_port
 
     from layer_webhooks import StoreError
     from layer_webhooks.adapters.redis import RedisStore

@@ -65,15 +65,18 @@ def test_jobs_enqueued_by_handlers_run_when_due_by_at_relative_to_at() -> None:
     assert [s for s, _ in seen] == ["first", "second"]
 
 
-def test_a_job_without_handler_stays_queued() -> None:
-    queue = MemoryQueue(now=Clock())
+def test_a_job_without_handler_is_logged_retried_then_kept_dead(caplog: pytest.LogCaptureFixture) -> None:
+    clock = Clock()
+    queue = MemoryQueue(now=clock)
     queue.enqueue("nobody", {"x": 1}, job_id="id-1")
-    assert queue.run_due(1e9) == 0
-    assert queue.pending() == [Job("nobody", {"x": 1}, "id-1", 1)]
+    with caplog.at_level(logging.ERROR, logger="layer_webhooks.queue"):
+        assert queue.run_due() == 1
+    assert "no handler registered for jobs named 'nobody'" in caplog.text
+    assert queue.pending() == [Job("nobody", {"x": 1}, "id-1", 2)]  # retried on the default schedule
     seen: list[Job] = []
-    queue.process("nobody", seen.append)
-    assert queue.run_due(1e9) == 1
-    assert seen == [Job("nobody", {"x": 1}, "id-1", 1)]
+    queue.process("nobody", seen.append)  # a newer worker registers it: the retry runs
+    assert queue.run_due(clock.t + 10) == 1
+    assert seen == [Job("nobody", {"x": 1}, "id-1", 2)]
 
 
 def test_failures_retry_with_doubling_backoff_then_go_to_dead_letters(caplog: pytest.LogCaptureFixture) -> None:

@@ -29,7 +29,7 @@ from layer_webhooks.testing import compact, layer_headers, make_event
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LIMIT = 1024 * 1024  # the examples' receiver keeps the default max_body_bytes
 WAIT = 20.0
 

@@ -5,7 +5,7 @@ import hmac
 import json
 
 import pytest
-from conftest import compact, load_fixture, recorded
+from support.payloads import compact, load_fixture, recorded
 
 from layer_webhooks import ConfigurationError, InvalidSignature, sign, verify_signature
 

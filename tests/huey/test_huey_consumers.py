@@ -18,9 +18,9 @@ import pytest
 
 pytest.importorskip("huey")
 
-from huey_app import build
-from huey_app_runner import Consumers, steps
-from redis_server import RedisServer
+from support.huey_app import build
+from support.huey_app_runner import Consumers, steps
+from support.redis_server import RedisServer
 
 from layer_webhooks.adapters.huey import HueyQueue
 

@@ -19,7 +19,7 @@ import pytest
 
 pytest.importorskip("werkzeug")
 
-from wsgi_server import Served
+from support.wsgi_server import Served
 
 from layer_webhooks import Hook, Job, MemoryQueue, MemoryStore, Queue, Receipts, Store, WebhooksServices
 from layer_webhooks.adapters.wsgi import WebhookMiddleware

@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("werkzeug")
 
-from conftest import SECRET, compact, load_fixture, signed
+from support.payloads import SECRET, compact, load_fixture, signed
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client, EnvironBuilder, run_wsgi_app
 

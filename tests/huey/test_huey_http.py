@@ -23,10 +23,10 @@ pytest.importorskip("huey")
 pytest.importorskip("redis")
 
 import requests
-from conftest import SECRET, compact, load_fixture
-from huey_app import build
-from huey_app_runner import Consumers
-from redis_server import RedisServer, free_port
+from support.huey_app import build
+from support.huey_app_runner import Consumers
+from support.payloads import SECRET, compact, load_fixture
+from support.redis_server import RedisServer, free_port
 
 from layer_webhooks import Hook, Receiver, Request, WebhooksServices, sign
 

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("werkzeug")
 
-from test_emulator import TOKEN, Target
+from support.target import TOKEN, Target
 
 from layer_webhooks import parse_event
 from layer_webhooks.testing import EVENT_TYPES, LayerEmulator

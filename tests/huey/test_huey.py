@@ -19,9 +19,9 @@ import pytest
 
 pytest.importorskip("huey")
 
-from conftest import SECRET, load_fixture, signed
 from huey import FileHuey, Huey, MemoryHuey, PriorityRedisHuey, RedisHuey, SqliteHuey
-from redis_server import free_port
+from support.payloads import SECRET, load_fixture, signed
+from support.redis_server import free_port
 
 from layer_webhooks import (
     ConfigurationError,

@@ -12,8 +12,8 @@ import pytest
 pytest.importorskip("werkzeug")
 
 import requests
-from test_emulator import PLATFORM, TOKEN, WEBHOOKS
-from wsgi_server import Served
+from support.target import PLATFORM, TOKEN, WEBHOOKS
+from support.wsgi_server import Served
 
 from layer_webhooks import Hook, Job, MemoryQueue, Receiver
 from layer_webhooks.adapters.wsgi import WebhookMiddleware

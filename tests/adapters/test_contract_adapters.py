@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from conftest import SECRET, compact, load_fixture, signed
+from support.payloads import SECRET, compact, load_fixture, signed
 
 from layer_webhooks import Hook, Job, MemoryQueue, QueueError, Receiver, sign
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SECRET, fixture_names, load_fixture
+from support.payloads import SECRET, fixture_names, load_fixture
 
 from layer_webhooks import Hook, InvalidSignature, MemoryQueue, Receiver, parse_event, sign, verify_signature
 from layer_webhooks.testing import EVENT_TYPES, compact, layer_headers, make_event, signed_request
@@ -204,7 +204,7 @@ def test_the_kit_imports_without_werkzeug() -> None:
         "import layer_webhooks.testing as t\n"
         "try:\n    t.LayerEmulator\nexcept ImportError:\n    print('lazy')\n"
     )
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60, check=False
     )

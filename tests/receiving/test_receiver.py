@@ -10,12 +10,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from conftest import SECRET, compact, fixture_names, load_fixture, recorded, signed
+from support.payloads import SECRET, compact, fixture_names, load_fixture, recorded, signed
 
 from layer_webhooks import (
     ConfigurationError,
     Hook,
     InvalidJobData,
+    Job,
     MemoryQueue,
     MemoryStore,
     QueueError,
@@ -239,15 +240,21 @@ def test_the_same_event_twice_is_queued_once_per_hook() -> None:
 
 def test_dedupe_window_expires_on_the_store_clock() -> None:
     clock = Clock()
-    receiver = receiver_for(now=clock, dedupe_ttl=3600)
+    queue = MemoryQueue(now=clock)
+    ran: list[Job] = []
+    queue.process("Webhook Example", ran.append)
+    receiver = receiver_for(queue=queue, now=clock, dedupe_ttl=3600)
     request = signed(load_fixture("message.sent"))
     receiver.handle(request)
     clock.t += 3599
     receiver.handle(request)
     assert len(jobs(receiver)) == 1
+    assert queue.run_due() == 1  # the job ran: only the claim keeps the next delivery out
     clock.t += 2
     receiver.handle(request)
-    assert len(jobs(receiver)) == 2
+    assert len(jobs(receiver)) == 1
+    assert queue.run_due() == 1
+    assert [job.id for job in ran] == [ran[0].id] * 2
 
 
 def test_dedupe_falls_back_to_the_request_id_header() -> None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from conftest import SECRET, signed
+from support.payloads import SECRET, signed
 
 from layer_webhooks import ConfigurationError, Hook, Job, MemoryQueue, Receipts, WebhooksServices
 from layer_webhooks.testing import make_event

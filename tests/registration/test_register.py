@@ -15,7 +15,7 @@ import requests
 
 pytest.importorskip("werkzeug")
 
-from wsgi_server import Served
+from support.wsgi_server import Served
 
 from layer_webhooks import (
     ConfigurationError,

@@ -16,7 +16,7 @@ import requests
 
 pytest.importorskip("werkzeug")
 
-from wsgi_server import Served
+from support.wsgi_server import Served
 
 from layer_webhooks import ConfigurationError, LayerAPIError, LayerClient
 from layer_webhooks.rest._client import PLATFORM_ACCEPT, WEBHOOKS_ACCEPT

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import SECRET, compact, load_fixture
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.payloads import SECRET, compact, load_fixture
 
 from layer_webhooks import Hook, MemoryQueue, Receiver, Request, sign
 

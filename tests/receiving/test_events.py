@@ -4,7 +4,7 @@ import json
 from datetime import datetime, timezone
 
 import pytest
-from conftest import compact, fixture_names, load_fixture, recorded
+from support.payloads import compact, fixture_names, load_fixture, recorded
 
 from layer_webhooks import Actor, InvalidPayload, parse_event
 

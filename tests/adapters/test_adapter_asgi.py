@@ -16,12 +16,12 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
 
-from conftest import SECRET, load_fixture, signed
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
+from support.payloads import SECRET, load_fixture, signed
 
 from layer_webhooks import Hook, MemoryQueue, Receiver
 from layer_webhooks.adapters.asgi import WebhookApp, WebhookMiddleware

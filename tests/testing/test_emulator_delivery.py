@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("werkzeug")
 
-from test_emulator import TOKEN, Target
+from support.target import TOKEN, Target
 
 from layer_webhooks import verify_signature
 from layer_webhooks.testing import LayerEmulator, make_event

@@ -1,0 +1,161 @@
+"""``LedgerQueue``: the job lifecycle, written once, over a :class:`~._ledger.JobLedger`.
+
+Every queue of this library is one: enqueue (the codec's check, then the ledger's ``add``),
+the handler registry, a run (claim, handler, then finish, retry or bury as :func:`~._policy.outcome`
+decides; an interruption hands the job back) and the operator surface. A subclass supplies the
+ledger and how runs are started (:class:`~layer_webhooks.MemoryQueue`: ``run_due``; ``HueyQueue``:
+huey's consumer), nothing else, so that no two queues can disagree.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import InvalidJobData, NoHandlerRegistered, QueueError
+from ._codec import decode, encode
+from ._job import DeadLetter, Handler, Job
+from ._ledger import JobLedger, NewJob
+from ._policy import DEFAULT_ATTEMPTS, DEFAULT_BACKOFF, Bury, RetryPolicy, outcome
+from ._registry import Registry
+
+log = logging.getLogger("layer_webhooks.queue")
+
+
+class LedgerQueue:
+    """A :class:`~layer_webhooks.Queue` over ``ledger``, with the operator surface every queue offers:
+    :meth:`pending`, :meth:`dead_letters`, :meth:`replay`, :meth:`discard`.
+
+    The semantics, the same on every queue: a ``job_id`` waiting or running already is not
+    queued twice; data that JSON cannot carry raises :class:`~layer_webhooks.InvalidJobData` at
+    :meth:`enqueue`; a job whose name has no handler is logged at ERROR on each attempt
+    ("no handler registered for ..."), retried on the default schedule, then kept as a dead
+    letter; a failing job is retried ``attempts`` times in all under its id, ``job.attempt``
+    counting from 1, then kept as a dead letter that :meth:`replay` queues again from attempt 1.
+    """
+
+    def __init__(self, ledger: JobLedger) -> None:
+        self.ledger = ledger
+        self.handlers = Registry()
+
+    # -- Queue --------------------------------------------------------------------------------
+
+    def new_job(self, name: str, data: Mapping[str, Any], *, delay: float = 0.0, job_id: str | None = None) -> NewJob:
+        """The ledger's form of a job (its record checked and encoded, an id made if none given).
+
+        :raises InvalidJobData: ``data`` is not JSON-safe.
+        """
+        if not isinstance(name, str) or not name:
+            raise InvalidJobData(f"a job name must be a non-empty string, not {name!r}")
+        return NewJob(job_id or uuid.uuid4().hex, encode(name, data), max(0.0, float(delay)))
+
+    def enqueue(self, name: str, data: Mapping[str, Any], *, delay: float = 0.0, job_id: str | None = None) -> None:
+        """Store the job; return once it is stored (see :meth:`Queue.enqueue`).
+
+        :raises InvalidJobData: ``data`` is not JSON-safe (nothing is written).
+        :raises QueueError: the ledger could not be written.
+        """
+        job = self.new_job(name, data, delay=delay, job_id=job_id)
+        try:
+            added = self.ledger.add([job])[0]
+        except Exception as exc:
+            raise QueueError(f"job {job.id} could not be queued: {exc!r}") from exc
+        if not added:
+            log.info("job %s is pending already, not queued again", job.id)
+
+    def process(
+        self, name: str, handler: Handler, *, attempts: int = DEFAULT_ATTEMPTS, backoff: float = DEFAULT_BACKOFF
+    ) -> None:
+        """Run ``handler`` for jobs named ``name`` (see :meth:`Queue.process`).
+
+        :raises ConfigurationError: ``attempts`` or ``backoff`` cannot work.
+        """
+        self.handlers.add(name, handler, RetryPolicy(attempts, backoff))
+
+    # -- operators ----------------------------------------------------------------------------
+
+    def pending(self) -> list[Job]:
+        """Every job not finished (waiting or running), soonest first, at its current attempt."""
+        return [_job(item.id, item.record, item.attempt) for item in self.ledger.pending()]
+
+    def dead_letters(self) -> list[DeadLetter]:
+        """Jobs that failed their last attempt, oldest failure first, with the last error."""
+        return [
+            DeadLetter(_job(item.id, item.record, item.attempt), item.error, item.failed_at)
+            for item in self.ledger.dead()
+        ]
+
+    def replay(self, job_id: str) -> bool:
+        """Queue a dead job again from attempt 1, under its id; False when there is no such
+        dead job, or when a job with that id is pending (the dead letter stays)."""
+        done = self.ledger.replay(job_id)
+        if done < 0:
+            log.warning("dead job %s not replayed: a job with that id is pending", job_id)
+        return done > 0
+
+    def discard(self, job_id: str) -> bool:
+        """Delete a dead letter for good; False when there is none with that id."""
+        return self.ledger.discard(job_id)
+
+    # -- a run ----------------------------------------------------------------------------------
+
+    def run(self, job_id: str, attempt: int, worker: str) -> bool:
+        """Run the attempt ``attempt`` of a job as ``worker``; False when the ledger refused the
+        claim (the job is done, at another attempt, or running elsewhere: a stale message).
+
+        The handler's exception decides a retry or a dead letter; an interruption (a
+        ``BaseException`` such as ``KeyboardInterrupt``) hands the job back and propagates.
+        """
+        record = self.ledger.claim(job_id, attempt, worker)
+        if record is None:
+            log.debug("job %s attempt %d is done or runs elsewhere: nothing to run", job_id, attempt)
+            return False
+        job = _job(job_id, record, attempt)
+        registration = self.handlers.get(job.name)
+        policy = self.handlers.default_policy if registration is None else registration.policy
+        try:
+            if registration is None:
+                raise NoHandlerRegistered(job.name)
+            registration.handler(job)
+        except Exception as exc:
+            self._failed(job, worker, policy, exc)
+        except BaseException:
+            self.hand_back(job_id, worker)
+            raise
+        else:
+            self.ledger.finish(job_id)
+        return True
+
+    def hand_back(self, job_id: str, worker: str) -> None:
+        """Give a job that ``worker`` runs back to the queue, first in line (an interrupted run)."""
+        try:
+            if self.ledger.release(job_id, worker):
+                log.warning("job %s interrupted: handed back to run again", job_id)
+        except Exception:
+            log.exception("job %s interrupted and not handed back: it runs again once its lease ends", job_id)
+
+    def _failed(self, job: Job, worker: str, policy: RetryPolicy, exc: Exception) -> None:
+        decision = outcome(policy, job.attempt, exc)
+        if isinstance(decision, Bury):
+            log.error(
+                "job %r (%s) failed its last attempt (%d of %d), kept as a dead letter: %r",
+                job.name, job.id, job.attempt, policy.attempts, exc, exc_info=exc,
+            )  # fmt: skip
+            kept = self.ledger.bury(job.id, worker, job.attempt, decision.error)
+        else:
+            # A missing handler is a deployment error, not a transient one: say so loudly each time.
+            level = logging.ERROR if isinstance(exc, NoHandlerRegistered) else logging.WARNING
+            log.log(
+                level, "job %r (%s) failed attempt %d of %d, retrying in %.3g s: %r",
+                job.name, job.id, job.attempt, policy.attempts, decision.after, exc, exc_info=exc,
+            )  # fmt: skip
+            kept = self.ledger.retry(job.id, worker, decision.attempt, decision.after)
+        if not kept:
+            log.warning("job %s: its worker was presumed gone while it ran; the job runs again", job.id)
+
+
+def _job(job_id: str, record: str, attempt: int) -> Job:
+    name, data = decode(record)
+    return Job(name, data, job_id, attempt)

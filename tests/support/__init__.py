@@ -1,0 +1,1 @@
+"""The tests' support package: payloads, servers, a fake clock, the emulator fixture."""
