@@ -31,7 +31,8 @@ from _processes import redis_server
 
 from layer_webhooks import Hook, Job, MemoryQueue, Receipts
 from layer_webhooks.adapters.redis import RedisStore
-from layer_webhooks.receipts._handlers import ReceiptsHandlers, state_key
+from layer_webhooks.receipts._handlers import ReceiptsHandlers
+from layer_webhooks.receipts._rules import state_key
 from layer_webhooks.testing import make_event
 
 HOOK = Hook("Unread", "/unread", receipts=Receipts(delay="10 minutes", report_for_status=["sent", "delivered"]))

@@ -4,7 +4,7 @@ Run from the checkout root::
 
     LAYER_WEBHOOK_SECRET=change-me uvicorn examples.fastapi_app:app --port 8000
 
-To serve them below a prefix instead: ``app.mount("/layer", WebhookApp(receiver))``.
+To serve them below a prefix instead: ``app.mount("/layer", WebhookApp(None, receiver))``.
 """
 
 from __future__ import annotations

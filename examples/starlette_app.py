@@ -27,6 +27,6 @@ async def index(request: Request) -> PlainTextResponse:
 app = Starlette(
     routes=[
         Route("/", index, methods=["GET", "POST"]),
-        Mount("/layer", app=WebhookApp(receiver)),
+        Mount("/layer", app=WebhookApp(None, receiver)),
     ]
 )

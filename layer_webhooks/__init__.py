@@ -16,6 +16,8 @@ Mount ``receiver`` with :mod:`layer_webhooks.adapters.wsgi` or :mod:`layer_webho
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._services import WebhooksServices
 from .config._duration import Duration, parse_duration
 from .config._hooks import Hook, Receipts
@@ -40,19 +42,24 @@ from .errors import (
 from .jobs._job import DeadLetter, Handler, Job
 from .jobs._memory_queue import MemoryQueue
 from .jobs._queue import AsyncQueue, Queue
+from .receipts._state import ReceiptsStore
 from .receiving._events import Actor, Conversation, Event, Message, Part, parse_event
 from .receiving._http import Request, Response
 from .receiving._receiver import Receiver
 from .receiving._signing import sign, verify_signature
 from .registration._apply import RegistrationReport
 from .registration._plan import Action, plan
-from .rest._client import LayerClient
-from .store._memory import MemoryStore, Store
+from .store._memory import MemoryStore
+from .store._port import AsyncStore, Store
+
+if TYPE_CHECKING:
+    from .rest._client import LayerClient
 
 __all__ = [
     "Action",
     "Actor",
     "AsyncQueue",
+    "AsyncStore",
     "ConfigurationError",
     "Conversation",
     "DeadLetter",
@@ -80,6 +87,7 @@ __all__ = [
     "Queue",
     "QueueError",
     "Receipts",
+    "ReceiptsStore",
     "Receiver",
     "RegistrationError",
     "RegistrationReport",
@@ -97,3 +105,14 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+_LAZY = ("LayerClient",)
+
+
+def __getattr__(name: str) -> Any:
+    # The REST client is imported on first use, so that importing the package stays light.
+    if name in _LAZY:
+        from .rest import _client
+
+        return getattr(_client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._layer import DEFAULT_BASE_URL
 from .config._hooks import Hook, as_hooks
 from .errors import ConfigurationError
 from .jobs._job import Handler
 from .jobs._memory_queue import MemoryQueue
 from .jobs._policy import DEFAULT_ATTEMPTS, DEFAULT_BACKOFF
 from .jobs._queue import Queue
-from .receipts._handlers import ReceiptsHandlers, receipts_hooks, receipts_receiver
+from .receipts._handlers import ReceiptsHandlers
+from .receipts._rules import receipts_hooks, receipts_job
+from .receipts._state import ReceiptsStore
 from .receiving._receiver import Receiver
 from .registration._apply import RegistrationReport, register_webhooks
-from .rest._client import DEFAULT_BASE_URL, LayerClient
-from .store._memory import MemoryStore, Store
+from .store._memory import MemoryStore
+from .store._port import Store
+
+if TYPE_CHECKING:
+    from .rest._client import LayerClient
 
 H = TypeVar("H", bound=Handler)
 
@@ -67,6 +73,8 @@ class WebhooksServices:
         if self._client is None:
             if not self._token or not self.app_id:
                 raise ConfigurationError("talking to Layer's REST API needs WebhooksServices(token, app_id)")
+            from .rest._client import LayerClient  # on first use: the client imports requests
+
             self._client = LayerClient(self._token, self.app_id, base_url=self.base_url)
         return self._client
 
@@ -113,8 +121,16 @@ class WebhooksServices:
         every worker process too: it registers the internal jobs' handlers on the queue. State
         lives in the services' store, which workers must share (Redis or SQLite), and the
         ``message.*`` events must reach the hook's path. See docs/receipts.md.
+
+        :raises ConfigurationError: a hook has no ``receipts``, the services' store is not a
+            :class:`ReceiptsStore`, or ``identities=True`` / ``refresh`` without a token.
         """
         checked = receipts_hooks(as_hooks(hooks))
+        store = self.store
+        if not isinstance(store, ReceiptsStore):
+            raise ConfigurationError(
+                f"receipts keep their state in a ReceiptsStore (with merge_statuses), not {type(store).__name__}"
+            )
         for hook in checked:
             receipts = hook.receipts
             assert receipts is not None
@@ -122,11 +138,13 @@ class WebhooksServices:
             ReceiptsHandlers(
                 hook,
                 self.queue,
-                self.store,
+                store,
                 fetch_message=self.client.messages.get if receipts.refresh else None,
                 lookup_identity=self.client.identities.get if lookup is True else (lookup or None),
             ).register()
-        return receipts_receiver(secret, checked, self.queue, store=self.store, now=self.now, **options)
+        # Service senders are not skipped: a report is not a message, so it cannot loop.
+        options.setdefault("skip_service_senders", False)
+        return Receiver(secret, checked, self.queue, store=store, now=self.now, make_job=receipts_job, **options)
 
     def process(
         self, name: str, *, attempts: int = DEFAULT_ATTEMPTS, backoff: float = DEFAULT_BACKOFF

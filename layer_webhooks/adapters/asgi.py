@@ -2,8 +2,10 @@
 
 ::
 
-    app.mount("/layer", WebhookApp(receiver))                 # FastAPI, Starlette: /layer/<hook path>
+    app.mount("/layer", WebhookApp(None, receiver))           # FastAPI, Starlette: /layer/<hook path>
     app.add_middleware(WebhookMiddleware, receiver=receiver)  # or hooks on the app's own paths
+
+Both classes take ``(app, receiver)``, as the WSGI middleware does.
 
 Hook paths are matched below the mount point (``scope["path"]`` minus ``scope["root_path"]``);
 other paths reach ``app`` with their body unread (no ``app``: 404). The body is read in chunks,
@@ -13,11 +15,13 @@ queues the event without blocking the event loop.
 
 from __future__ import annotations
 
+from typing import overload
+
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
-from .. import Receiver, Request
+from .. import ConfigurationError, Receiver, Request
 
 __all__ = ["WebhookApp", "WebhookMiddleware"]
 
@@ -33,15 +37,26 @@ def _route_path(scope: Scope) -> str:
 
 
 class WebhookApp:
-    """An ASGI app: hook paths go to ``receiver``; the rest, lifespan included, to ``app`` if given.
+    """An ASGI app: hook paths go to ``receiver``; the rest, lifespan included, to ``app``.
 
-    Without ``app``, other paths get 404 and lifespan events are acknowledged, so that uvicorn
-    can serve it alone: ``uvicorn module:webhook_app``.
+    With ``app`` None, other paths get 404 and lifespan events are acknowledged, so that uvicorn
+    can serve it alone: ``webhook_app = WebhookApp(None, receiver)``, ``uvicorn module:webhook_app``.
+    The 0.1 order, ``WebhookApp(receiver[, app])``, is still understood.
     """
 
-    def __init__(self, receiver: Receiver, app: ASGIApp | None = None) -> None:
-        self.receiver = receiver
-        self.app = app
+    @overload
+    def __init__(self, app: ASGIApp | None, receiver: Receiver) -> None: ...
+    @overload
+    def __init__(self, app: Receiver, receiver: ASGIApp | None = None) -> None: ...
+
+    def __init__(self, app: ASGIApp | Receiver | None, receiver: Receiver | ASGIApp | None = None) -> None:
+        # A Receiver is not callable, so it is never an ASGI app: a Receiver first is the 0.1 order.
+        if isinstance(app, Receiver):
+            app, receiver = receiver, app
+        if not isinstance(receiver, Receiver) or isinstance(app, Receiver):
+            raise ConfigurationError(f"{type(self).__name__}(app, receiver) needs one Receiver, after the app")
+        self.app: ASGIApp | None = app
+        self.receiver: Receiver = receiver
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection (``http``, ``websocket`` or ``lifespan`` scope)."""
@@ -82,10 +97,7 @@ class WebhookApp:
 
 
 class WebhookMiddleware(WebhookApp):
-    """:class:`WebhookApp` in Starlette's middleware shape, ``(app, receiver)``, as in the WSGI adapter.
+    """:class:`WebhookApp` under Starlette's middleware name, ``(app, receiver)`` as in the WSGI adapter.
 
     ``app.add_middleware(WebhookMiddleware, receiver=receiver)`` in FastAPI or Starlette.
     """
-
-    def __init__(self, app: ASGIApp | None, receiver: Receiver) -> None:
-        super().__init__(receiver, app)

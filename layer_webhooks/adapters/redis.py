@@ -9,8 +9,9 @@
     services = WebhooksServices(token, app_id, queue=queue, store=store)
 
 De-duplication claims are strings (``SET NX PX``); receipts state is one hash per message
-(field ``m``: the message; ``u:<user>``: its status rank), updated by Lua scripts so that each
-call is atomic. Every key lives under ``prefix`` and expires.
+(field ``m``: the message; ``u:<user>``: its status rank), read and updated by the Lua scripts
+of ``adapters/lua/store_*.lua``, so that each call is atomic. Every key lives under ``prefix``
+and expires.
 """
 
 from __future__ import annotations
@@ -19,44 +20,23 @@ import asyncio
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from importlib.resources import files
 from typing import Any
 
 import redis
 import redis.asyncio
 
+from .._layer import STATUS_RANK
 from ..errors import StoreError
-from ..store._memory import STATUS_RANK, JSONValue
+from ..store._port import JSONValue
 
 __all__ = ["RedisStore"]
 
 _NAMES = {rank: name for name, rank in STATUS_RANK.items()}
-
-# KEYS[1]; ARGV: ttl ms, message JSON or "", then user, rank pairs. Ranks only ever rise.
-_MERGE = """
-local created = redis.call('EXISTS', KEYS[1]) == 0
-for i = 3, #ARGV, 2 do
-  local field = 'u:' .. ARGV[i]
-  local rank = tonumber(ARGV[i + 1])
-  if rank > tonumber(redis.call('HGET', KEYS[1], field) or '0') then
-    redis.call('HSET', KEYS[1], field, rank)
-  end
-end
-if ARGV[2] ~= '' then
-  redis.call('HSET', KEYS[1], 'm', ARGV[2])
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-elseif created then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-end
-"""
-# KEYS[1]; ARGV[1] "1" to delete what is read. A claim is a string, a record a hash.
-_READ = """
-local kind = redis.call('TYPE', KEYS[1])['ok']
-local value = nil
-if kind == 'string' then value = {'s', redis.call('GET', KEYS[1])}
-elseif kind == 'hash' then value = {'h', redis.call('HGETALL', KEYS[1])} end
-if value and ARGV[1] == '1' then redis.call('DEL', KEYS[1]) end
-return value
-"""
+# Read once, at import; each file's header lists the keys and arguments it touches.
+_LUA = files("layer_webhooks.adapters").joinpath("lua")
+_MERGE = _LUA.joinpath("store_merge_statuses.lua").read_text(encoding="utf-8")
+_GET = _LUA.joinpath("store_get.lua").read_text(encoding="utf-8")
 
 
 @contextmanager
@@ -80,7 +60,8 @@ def _decode(reply: Any) -> JSONValue | None:
 
 
 class RedisStore:
-    """A :class:`~layer_webhooks.Store` on Redis, for any number of processes and machines.
+    """A :class:`~layer_webhooks.Store` on Redis, for any number of processes and machines; an
+    :class:`~layer_webhooks.AsyncStore` and a :class:`~layer_webhooks.ReceiptsStore` too.
 
     ``client`` is a ``redis.Redis`` (share your app's connection pool); ``async_client`` an
     optional ``redis.asyncio.Redis`` for the ASGI path (without it, async calls run in a
@@ -98,7 +79,7 @@ class RedisStore:
         self.async_client = async_client
         self.prefix = prefix
         self._merge = client.register_script(_MERGE)
-        self._read = client.register_script(_READ)
+        self._get = client.register_script(_GET)
 
     def __repr__(self) -> str:
         return f"RedisStore(prefix={self.prefix!r})"
@@ -111,7 +92,7 @@ class RedisStore:
     def get(self, key: str) -> JSONValue | None:
         """See :meth:`layer_webhooks.Store.get`."""
         with _unavailable("read a key"):
-            return _decode(self._read(keys=[self.prefix + key], args=["0"]))
+            return _decode(self._get(keys=[self.prefix + key]))
 
     def delete(self, key: str) -> None:
         """See :meth:`layer_webhooks.Store.delete`."""
@@ -121,18 +102,13 @@ class RedisStore:
     def merge_statuses(
         self, key: str, statuses: Mapping[str, str], ttl: float, *, message: JSONValue | None = None
     ) -> None:
-        """See :meth:`layer_webhooks.Store.merge_statuses`."""
+        """See :meth:`layer_webhooks.ReceiptsStore.merge_statuses`."""
         args: list[Any] = [max(1, int(ttl * 1000)), "" if message is None else json.dumps(message)]
         for user, status in statuses.items():
             if status in STATUS_RANK:
                 args += [user, STATUS_RANK[status]]
         with _unavailable("merge statuses"):
             self._merge(keys=[self.prefix + key], args=args)
-
-    def take(self, key: str) -> JSONValue | None:
-        """See :meth:`layer_webhooks.Store.take`."""
-        with _unavailable("take a key"):
-            return _decode(self._read(keys=[self.prefix + key], args=["1"]))
 
     async def add_if_absent_async(self, key: str, value: JSONValue, ttl: float) -> bool:
         """As :meth:`add_if_absent`, without blocking the event loop."""

@@ -23,7 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import StoreError
-from ..store._memory import JSONValue, merge_status_maps
+from ..receipts._rules import merge_status_maps
+from ..store._port import JSONValue
 
 __all__ = ["SqliteStore"]
 
@@ -37,7 +38,8 @@ _SWEEP_EVERY = 256
 
 
 class SqliteStore:
-    """A :class:`~layer_webhooks.Store` in an SQLite file, expiring on ``now`` (seconds).
+    """A :class:`~layer_webhooks.Store` and :class:`~layer_webhooks.ReceiptsStore` in an SQLite
+    file, expiring on ``now`` (seconds).
 
     Safe across threads (they share one connection, one call at a time) and processes on one
     machine (a process opens its own connection, also after a fork). SQLite errors surface as
@@ -117,7 +119,7 @@ class SqliteStore:
     def merge_statuses(
         self, key: str, statuses: Mapping[str, str], ttl: float, *, message: JSONValue | None = None
     ) -> None:
-        """See :meth:`layer_webhooks.Store.merge_statuses`."""
+        """See :meth:`layer_webhooks.ReceiptsStore.merge_statuses`."""
         now = self._now()
         with self._transaction() as db:
             row = db.execute(
@@ -132,14 +134,6 @@ class SqliteStore:
                 "INSERT OR REPLACE INTO layer_webhooks_store (key, value, expires) VALUES (?, ?, ?)",
                 (key, json.dumps(record), expires),
             )
-
-    def take(self, key: str) -> JSONValue | None:
-        """See :meth:`layer_webhooks.Store.take`."""
-        now = self._now()
-        with self._transaction() as db:
-            value = self._live(db, key, now)
-            db.execute("DELETE FROM layer_webhooks_store WHERE key = ?", (key,))
-        return None if value is None else json.loads(value)
 
     def close(self) -> None:
         """Close the connection (the next call opens a new one)."""

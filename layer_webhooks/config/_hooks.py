@@ -6,11 +6,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .._layer import RECIPIENT_STATUSES
 from ..errors import InvalidDuration, InvalidHook
 from ._duration import Duration, parse_duration
-
-#: Recipient statuses in the order they progress (layer-protocol.md §3).
-STATUSES = ("sent", "delivered", "read")
 
 #: ``identities=`` of :class:`Receipts`: False, True (Layer's identities), or a lookup function.
 IdentityLookup = Callable[[str], Mapping[str, Any] | None]
@@ -70,8 +68,8 @@ class Receipts:
         include_sender: bool = False,
     ) -> None:
         statuses = _names("receipts.report_for_status", report_for_status)
-        if not statuses or any(s not in STATUSES for s in statuses):
-            raise InvalidHook("receipts.report_for_status", f"expected some of {STATUSES}")
+        if not statuses or any(s not in RECIPIENT_STATUSES for s in statuses):
+            raise InvalidHook("receipts.report_for_status", f"expected some of {RECIPIENT_STATUSES}")
         if not (isinstance(identities, bool) or callable(identities)):
             raise InvalidHook("receipts.identities", "expected a bool or a callable")
         set_ = object.__setattr__

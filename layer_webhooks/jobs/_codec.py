@@ -1,17 +1,65 @@
 """The job record: a job's name and data as JSON, the one form every ledger stores.
 
 Data is checked here, at ``enqueue``, on every queue: what JSON cannot carry (a ``set``,
-``bytes``, ``NaN``, a non-string key) raises :class:`~layer_webhooks.InvalidJobData` before
-anything is written, so that code tested on the memory queue behaves the same in production.
+``bytes``, ``NaN``, an object) raises :class:`~layer_webhooks.InvalidJobData` before anything
+is written, so that code tested on the memory queue behaves the same in production.
+
+A job made from a delivery carries parts of the delivery's body (its ``message``,
+``conversation``, ``config``): :class:`BodyData` lets its record reuse the body's raw JSON text,
+already checked by the receiver's strict parse, instead of encoding those parts a second time.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import InvalidJobData
+
+# One encoder, built once: json.dumps with options builds a new one on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+class BodyData(Mapping[str, Any]):
+    """Job data: ``fields``, then each of ``parts`` that the parsed ``payload`` has, taken from it.
+
+    ``body`` is the payload's raw JSON text (strictly parsed: no ``NaN``); the record holds it
+    as it came, and :func:`decode` takes the parts back out of it.
+    """
+
+    __slots__ = ("_body", "_data", "_fields", "_parts", "_payload")
+
+    def __init__(self, fields: dict[str, Any], payload: Mapping[str, Any], body: str, parts: tuple[str, ...]) -> None:
+        self._fields = fields
+        self._payload = payload
+        self._body = body
+        self._parts = parts
+        self._data: dict[str, Any] | None = None
+
+    def _dict(self) -> dict[str, Any]:
+        if self._data is None:
+            data = dict(self._fields)
+            data.update((part, self._payload[part]) for part in self._parts if part in self._payload)
+            self._data = data
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict())
+
+    def __len__(self) -> int:
+        return len(self._dict())
+
+    def __repr__(self) -> str:
+        return f"BodyData({self._dict()!r})"
+
+    def record(self, name: str) -> str:
+        """The record of a job named ``name`` with this data (see :func:`encode`)."""
+        head = _ENCODER.encode({"name": name, "data": self._fields, "parts": self._parts})
+        return f'{head[:-1]},"body":{self._body}}}'
 
 
 def encode(name: str, data: Mapping[str, Any]) -> str:
@@ -22,17 +70,28 @@ def encode(name: str, data: Mapping[str, Any]) -> str:
 
     :raises InvalidJobData: ``data`` is not a mapping of JSON-safe values.
     """
+    if isinstance(data, BodyData):
+        try:
+            return data.record(name)
+        except (TypeError, ValueError) as exc:
+            raise InvalidJobData(f"data of job {name!r} is not JSON-safe: {exc}") from None
     if not isinstance(data, Mapping):
         raise InvalidJobData(f"data of job {name!r} must be a mapping, not {type(data).__name__}")
     try:
-        return json.dumps(
-            {"name": name, "data": dict(data)}, ensure_ascii=False, allow_nan=False, separators=(",", ":")
-        )
+        return _ENCODER.encode({"name": name, "data": data if type(data) is dict else dict(data)})
     except (TypeError, ValueError) as exc:
         raise InvalidJobData(f"data of job {name!r} is not JSON-safe: {exc}") from None
 
 
 def decode(record: str) -> tuple[str, dict[str, Any]]:
-    """The name and data of a record made by :func:`encode`."""
+    """The name and data of a record made by :func:`encode`.
+
+    >>> decode('{"name":"n","data":{"a":1},"parts":["m"],"body":{"m":2,"x":3}}')
+    ('n', {'a': 1, 'm': 2})
+    """
     fields = json.loads(record)
-    return fields["name"], fields["data"]
+    data: dict[str, Any] = fields["data"]
+    body = fields.get("body")
+    if isinstance(body, dict):
+        data.update((part, body[part]) for part in fields.get("parts", ()) if part in body)
+    return fields["name"], data

@@ -8,16 +8,15 @@ top-level ``actor``) are read into the same views as 1.0.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any
 
+from .._layer import IDENTITY_PREFIX
 from ..errors import InvalidPayload
-
-IDENTITY_PREFIX = "layer:///identities/"
+from ._payload import load_payload
 
 #: Event type names older Layer servers used, mapped to their 1.0 names.
 EVENT_ALIASES: Mapping[str, str] = MappingProxyType(
@@ -271,17 +270,6 @@ class Event:
 
     def __repr__(self) -> str:
         return f"Event(type={self.type!r}, id={self.id!r})"
-
-
-def load_payload(body: bytes | str) -> dict[str, Any]:
-    """Parse ``body`` into a JSON object, or raise :class:`InvalidPayload`."""
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):
-        raise InvalidPayload("body is not valid JSON") from None
-    if not isinstance(payload, dict):
-        raise InvalidPayload("body is not a JSON object")
-    return payload
 
 
 def parse_event(body: bytes | str) -> Event:

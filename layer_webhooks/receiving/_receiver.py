@@ -1,8 +1,9 @@
-"""The receiving core: from a :class:`Request` to queued jobs and a :class:`Response`.
+"""The receiver: the pure decision of :mod:`._decision`, and the two drivers that do its I/O.
 
-Sans-I/O in the h11 sense: the decision of what to claim, enqueue and answer is written once,
-as a generator of I/O steps (:meth:`Receiver._steps`), which a sync driver runs for WSGI and an
-async driver runs for ASGI. The order of checks follows layer-protocol.md §1-2.
+A :class:`Receiver` is a :class:`~._decision.Decider` with a queue and a store.
+:meth:`Receiver.handle` (WSGI) and :meth:`Receiver.handle_async` (ASGI) decide, then carry out
+the :class:`~._decision.DeliveryPlan` the same way, one blocking and one awaiting: for each job,
+take its claim, queue it, and release the claim if the queue fails.
 """
 
 from __future__ import annotations
@@ -10,52 +11,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import parse_qs
 
-from ..config._hooks import Hook, as_hooks
-from ..errors import (
-    ConfigurationError,
-    DeliveryRejected,
-    InvalidJobData,
-    MethodNotAllowed,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-)
-from ..jobs._queue import Queue
-from ..store._memory import MemoryStore, Store
-from ._events import EVENT_ALIASES, Event, load_payload, user_id_of
+from ..config._hooks import Hook
+from ..errors import InvalidJobData
+from ..jobs._queue import AsyncQueue, Queue
+from ..store._memory import MemoryStore
+from ..store._port import AsyncStore, Store
+from ._decision import Decider, DeliveryPlan, MakeJob, PlannedJob, listen_job
 from ._http import Request, Response
-from ._signing import check, secret_keys
 
 log = logging.getLogger("layer_webhooks.receiver")
 
-SIGNATURE_HEADER = "layer-webhook-signature"
-REQUEST_ID_HEADER = "layer-webhook-request-id"
-# Layer retries for 10+30+120+300+1200 s (~28 min); a shorter window would let a retry in.
-MIN_DEDUPE_TTL = 1800.0
 RETRY_AFTER = "10"
 
-_OK = Response.text(200, "OK")
-_UNAVAILABLE = Response.text(503, "event could not be queued, retry later", ("Retry-After", RETRY_AFTER))
-
-# (job name, data, delay, dedupe key, job id)
-_Delivery = tuple[str, dict[str, Any], float, str | None, str | None]
-_Step = tuple[str, str, tuple[Any, ...], dict[str, Any]]
-_Steps = Generator[_Step, Any, Response]
+#: The answer when a job could not be claimed or queued: Layer retries the delivery.
+UNAVAILABLE = Response.text(503, "event could not be queued, retry later", ("Retry-After", RETRY_AFTER))
 
 
-def _is_json(content_type: str | None) -> bool:
-    if not content_type:
-        return False
-    mime = content_type.partition(";")[0].strip().lower()
-    return mime == "application/json" or ("/" in mime and mime.endswith("+json"))
-
-
-class Receiver:
+class Receiver(Decider):
     """Receives Layer's deliveries for a set of hooks and queues one job per accepted event.
 
+    >>> from layer_webhooks import MemoryQueue
     >>> receiver = Receiver("my secret", [Hook("Webhook Example", "/hook", ["message.sent"])],
     ...                     MemoryQueue())
     >>> receiver.handle(Request("GET", "/hook", "verification_challenge=abc")).body
@@ -63,10 +41,16 @@ class Receiver:
 
     ``secret`` is the webhook secret, or a sequence of secrets while one is being rotated.
     ``store`` holds de-duplication claims for ``dedupe_ttl`` seconds (None: a private
-    :class:`MemoryStore`, so de-duplication within one process; share a Redis store between
-    processes). ``skip_service_senders`` keeps messages sent by services (no ``user_id``) out of
-    the queue, as the Node module did to stop bot loops. A 2xx is answered only once every
-    accepted job is in the queue; if the queue or store fails, 503 with ``Retry-After``.
+    :class:`~layer_webhooks.MemoryStore` on ``now``, so de-duplication within one process; share
+    a Redis store between processes). ``skip_service_senders`` keeps messages sent by services
+    (no ``user_id``) out of the queue, as the Node module did to stop bot loops. ``make_job``
+    maps an accepted event to the job it makes for a hook (default: the Node module's ``listen``
+    shape, :func:`~._decision.listen_job`). A 2xx is answered only once every accepted job is in
+    the queue; if the queue or store fails, 503 with ``Retry-After``.
+
+    The queue and store are read once, here: when the queue is an
+    :class:`~layer_webhooks.AsyncQueue` and the store an :class:`~layer_webhooks.AsyncStore`,
+    :meth:`handle_async` awaits their async twins.
     """
 
     def __init__(
@@ -80,202 +64,123 @@ class Receiver:
         dedupe_ttl: float = 3600.0,
         now: Callable[[], float] = time.time,
         skip_service_senders: bool = True,
+        make_job: MakeJob = listen_job,
     ) -> None:
-        self._keys = secret_keys(secret)
-        self.hooks: tuple[Hook, ...] = as_hooks(hooks)
-        if not isinstance(max_body_bytes, int) or max_body_bytes < 1:
-            raise ConfigurationError("max_body_bytes must be a positive int")
-        if dedupe_ttl < MIN_DEDUPE_TTL:
-            raise ConfigurationError(
-                f"dedupe_ttl must be at least {MIN_DEDUPE_TTL:.0f} s: Layer retries for ~28 minutes"
-            )
+        super().__init__(
+            secret,
+            hooks,
+            max_body_bytes=max_body_bytes,
+            dedupe_ttl=dedupe_ttl,
+            skip_service_senders=skip_service_senders,
+            make_job=make_job,
+        )
         self.queue = queue
         self.store: Store = MemoryStore(now=now) if store is None else store
-        #: Adapters read at most this many bytes plus one, and let :meth:`handle` answer 413.
-        self.max_body_bytes = max_body_bytes
-        self.dedupe_ttl = float(dedupe_ttl)
-        self.skip_service_senders = skip_service_senders
-        self._routes: dict[str, tuple[Hook, ...]] = {}
-        for hook in self.hooks:
-            self._routes[hook.path] = (*self._routes.get(hook.path, ()), hook)
-        self._async_io = all(
-            callable(getattr(obj, name, None))
-            for obj, name in (
-                (queue, "enqueue_async"),
-                (self.store, "add_if_absent_async"),
-                (self.store, "delete_async"),
-            )
-        )
-
-    def _route(self, path: str) -> tuple[Hook, ...] | None:
-        if len(path) > 1 and path.endswith("/"):
-            path = path[:-1]
-        return self._routes.get(path)
-
-    def owns(self, path: str) -> bool:
-        """Whether ``path`` is a hook path (an adapter can decide before reading the body)."""
-        return self._route(path) is not None
+        self._async_ports: tuple[AsyncQueue, AsyncStore] | None = None
+        if isinstance(queue, AsyncQueue) and isinstance(self.store, AsyncStore):
+            self._async_ports = (queue, self.store)
 
     def handle(self, request: Request) -> Response | None:
         """Answer ``request``; None when its path is not a hook path (pass it on).
 
         Blocks while the store and queue are written.
         """
-        plan = self._plan(request)
-        if plan is None or isinstance(plan, Response):
-            return plan
-        return self._drive(self._steps(plan))
+        decision = self.decide(request)
+        return self.execute(decision) if isinstance(decision, DeliveryPlan) else decision
 
     async def handle_async(self, request: Request) -> Response | None:
-        """As :meth:`handle`, without blocking the event loop.
+        """As :meth:`handle`, without blocking the event loop (see :meth:`execute_async`)."""
+        decision = self.decide(request)
+        return await self.execute_async(decision) if isinstance(decision, DeliveryPlan) else decision
 
-        Awaits the queue's ``enqueue_async`` (and the store's ``*_async`` methods) when they
-        exist; otherwise runs the store and queue writes in the loop's default executor.
-        """
-        plan = self._plan(request)
-        if plan is None or isinstance(plan, Response):
-            return plan
-        if self._async_io:
-            return await self._drive_async(self._steps(plan))
-        return await asyncio.get_running_loop().run_in_executor(None, self._drive, self._steps(plan))
+    # -- the drivers ----------------------------------------------------------------------------
+    # The claim comes first so that two overlapping deliveries of one event cannot both be
+    # queued; it is released if the enqueue fails, so the event is marked seen only once it is
+    # queued and Layer's retry gets through.
 
-    # -- the pure part -------------------------------------------------------------------
+    def execute(self, plan: DeliveryPlan) -> Response:
+        """Carry out ``plan``, blocking: claim, enqueue, release the claim if the enqueue fails.
 
-    def _plan(self, request: Request) -> Response | list[_Delivery] | None:
-        hooks = self._route(request.path)
-        if hooks is None:
-            return None
-        method = request.method
-        if method == "POST":
-            return self._accept(request, hooks)
-        if method == "GET":
-            challenge = parse_qs(request.query, keep_blank_values=True).get("verification_challenge")
-            if challenge is None:
-                return _OK
-            log.info("answered the verification challenge on %s", request.path)
-            return Response.text(200, challenge[0])
-        return self._reject(request, MethodNotAllowed(f"method {method[:16]!r} not allowed"))
-
-    def _accept(self, request: Request, hooks: tuple[Hook, ...]) -> Response | list[_Delivery]:
-        body = request.body
-        try:
-            if len(body) > self.max_body_bytes:
-                raise PayloadTooLarge(f"body larger than {self.max_body_bytes} bytes")
-            check(body, request.headers.get(SIGNATURE_HEADER), self._keys)
-            if not _is_json(request.headers.get("content-type")):
-                raise UnsupportedMediaType("content-type is not JSON")
-            payload = load_payload(body)
-            event = Event(payload)
-        except DeliveryRejected as exc:
-            return self._reject(request, exc)
-        message = payload.get("message")
-        if self.skip_service_senders and isinstance(message, dict) and not user_id_of(message.get("sender")):
-            log.info("ignored %s %s: sent by a service (no sender.user_id)", event.type, event.id)
-            return _OK
-        event_type = EVENT_ALIASES.get(event.type, event.type)
-        dedupe_id = event.id or request.headers.get(REQUEST_ID_HEADER)
-        deliveries: list[_Delivery] = []
-        for hook in hooks:
-            if hook.events and event_type not in hook.events:
-                continue
-            job = self._job(hook, event, payload)
-            if job is None:
-                continue
-            name, data, delay = job
-            key = job_id = None
-            if dedupe_id:
-                key = f"seen:{name}:{dedupe_id}"
-                job_id = f"{name}:{dedupe_id}"
-            deliveries.append((name, data, delay, key, job_id))
-        if not deliveries:
-            log.debug("ignored %s %s on %s: no hook takes it", event.type, event.id, request.path)
-            return _OK
-        return deliveries
-
-    def _job(self, hook: Hook, event: Event, payload: dict[str, Any]) -> tuple[str, dict[str, Any], float] | None:
-        """The job an accepted event makes for ``hook``: the Node module's ``listen`` shape."""
-        data: dict[str, Any] = {
-            "title": hook.name,
-            "timestamp": payload["event"].get("created_at"),
-            "type": event.type,
-            "event_id": event.id,
-            "config": payload.get("config"),
-        }
-        if "conversation" in payload:
-            data["conversation"] = payload["conversation"]
-        if "message" in payload:
-            data["message"] = payload["message"]
-        return hook.name, data, hook.delay
-
-    def _reject(self, request: Request, exc: DeliveryRejected) -> Response:
-        headers = request.headers
-        log.warning(
-            "rejected delivery to %s (%d): %s [event type %r, request id %r]",
-            request.path, exc.status_code, exc,
-            headers.get("layer-webhook-event-type"), headers.get(REQUEST_ID_HEADER),
-        )  # fmt: skip
-        extra = (("Allow", "GET, POST"),) if isinstance(exc, MethodNotAllowed) else ()
-        return Response.text(exc.status_code, str(exc), *extra)
-
-    def _steps(self, deliveries: list[_Delivery]) -> _Steps:
-        """Claim, enqueue, and release on failure; yields each I/O step to a driver.
-
-        The claim comes first so that two overlapping deliveries of one event cannot both be
-        queued; it is released if the enqueue fails, so the event is marked seen only once it
-        is queued and Layer's retry gets through.
+        Returns the plan's answer, or 503 when a claim or an enqueue failed (the other jobs are
+        queued all the same). :raises InvalidJobData: from the queue (a programming error).
         """
         failed = False
-        for name, data, delay, key, job_id in deliveries:
-            if key is not None:
+        for job in plan.jobs:
+            if job.claim is not None:
                 try:
-                    claimed = yield ("store", "add_if_absent", (key, 1, self.dedupe_ttl), {})
+                    claimed = self.store.add_if_absent(job.claim, 1, plan.claim_ttl)
                 except Exception as exc:
-                    log.error("store unavailable, %s not queued as %r: %r", job_id, name, exc)
+                    _claim_failed(job, exc)
                     failed = True
                     continue
                 if not claimed:
-                    log.info("duplicate %s not queued again as %r", job_id, name)
+                    _duplicate(job)
                     continue
             try:
-                yield ("queue", "enqueue", (name, data), {"delay": delay, "job_id": job_id})
+                self.queue.enqueue(job.name, job.data, delay=job.delay, job_id=job.job_id)
             except Exception as exc:
-                if key is not None:
+                if job.claim is not None:
                     try:
-                        yield ("store", "delete", (key,), {})
+                        self.store.delete(job.claim)
                     except Exception as release_exc:
-                        log.error("could not release claim %s, retries count as seen: %r", key, release_exc)
+                        _release_failed(job.claim, release_exc)
                 if isinstance(exc, InvalidJobData):
                     raise
-                log.error("queue unavailable, %s not queued as %r: %r", job_id, name, exc)
+                _enqueue_failed(job, exc)
                 failed = True
-                continue
-        return _UNAVAILABLE if failed else _OK
+        return UNAVAILABLE if failed else plan.answer
 
-    # -- drivers: run the steps' I/O -----------------------------------------------------
-    # A step is (port, method, args, kwargs); the async driver calls the method's *_async twin.
+    async def execute_async(self, plan: DeliveryPlan) -> Response:
+        """As :meth:`execute`, without blocking the event loop.
 
-    def _drive(self, steps: _Steps) -> Response:
-        reply: Any = None
-        error: Exception | None = None
-        while True:
+        Awaits the queue's and the store's async twins when both declare them (an
+        :class:`~layer_webhooks.AsyncQueue` and an :class:`~layer_webhooks.AsyncStore`);
+        otherwise runs :meth:`execute` in the loop's default executor.
+        """
+        if self._async_ports is None:
+            return await asyncio.get_running_loop().run_in_executor(None, self.execute, plan)
+        queue, store = self._async_ports
+        failed = False
+        for job in plan.jobs:
+            if job.claim is not None:
+                try:
+                    claimed = await store.add_if_absent_async(job.claim, 1, plan.claim_ttl)
+                except Exception as exc:
+                    _claim_failed(job, exc)
+                    failed = True
+                    continue
+                if not claimed:
+                    _duplicate(job)
+                    continue
             try:
-                port, method, args, kwargs = steps.send(reply) if error is None else steps.throw(error)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            try:
-                reply, error = getattr(getattr(self, port), method)(*args, **kwargs), None
+                await queue.enqueue_async(job.name, job.data, delay=job.delay, job_id=job.job_id)
             except Exception as exc:
-                reply, error = None, exc
+                if job.claim is not None:
+                    try:
+                        await store.delete_async(job.claim)
+                    except Exception as release_exc:
+                        _release_failed(job.claim, release_exc)
+                if isinstance(exc, InvalidJobData):
+                    raise
+                _enqueue_failed(job, exc)
+                failed = True
+        return UNAVAILABLE if failed else plan.answer
 
-    async def _drive_async(self, steps: _Steps) -> Response:
-        reply: Any = None
-        error: Exception | None = None
-        while True:
-            try:
-                port, method, args, kwargs = steps.send(reply) if error is None else steps.throw(error)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            try:
-                reply, error = await getattr(getattr(self, port), f"{method}_async")(*args, **kwargs), None
-            except Exception as exc:
-                reply, error = None, exc
+
+# -- what the drivers log -------------------------------------------------------------------------
+
+
+def _claim_failed(job: PlannedJob, exc: Exception) -> None:
+    log.error("store unavailable, %s not queued as %r: %r", job.job_id, job.name, exc)
+
+
+def _duplicate(job: PlannedJob) -> None:
+    log.info("duplicate %s not queued again as %r", job.job_id, job.name)
+
+
+def _release_failed(claim: str, exc: Exception) -> None:
+    log.error("could not release claim %s, retries count as seen: %r", claim, exc)
+
+
+def _enqueue_failed(job: PlannedJob, exc: Exception) -> None:
+    log.error("queue unavailable, %s not queued as %r: %r", job.job_id, job.name, exc)

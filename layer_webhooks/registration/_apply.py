@@ -1,8 +1,11 @@
-"""Registration, carried out: list Layer's webhooks, :func:`plan`, act, and report.
+"""Registration, applied: list Layer's webhooks, :func:`plan`, carry the actions out over a
+:class:`LayerClient`, and report (:class:`RegistrationReport`, one :class:`Step` per change).
 
-The I/O half of registration (the planner in ``_registration.py`` is pure). One failed action
-becomes an entry of :attr:`RegistrationReport.errors` and the others still run; only a failed
-listing (nothing can be planned) raises.
+The I/O half of registration (the planner, ``_plan.py``, is pure). One failed action becomes
+an entry of :attr:`RegistrationReport.errors` and the others still run; only a failed listing
+(nothing can be planned) raises. Waiting for a verification challenge uses the client's
+injected ``sleep`` and ``clock``. The client is imported for typing only, so that importing
+registration does not import :mod:`requests`.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config._hooks import Hook, as_hooks
 from ..errors import LayerAPIError, RegistrationError
-from ..rest._client import LayerClient
 from ._plan import Action, plan
+
+if TYPE_CHECKING:
+    from ..rest._client import LayerClient
 
 __all__ = ["RegistrationReport", "Step", "register_webhooks"]
 
@@ -87,6 +92,8 @@ def _challenge_failed(name: str, webhook: Mapping[str, Any]) -> RegistrationErro
 
 
 class _Executor:
+    """Carries out the actions of one registration, recording each step and error in ``report``."""
+
     def __init__(self, client: LayerClient, report: RegistrationReport, url: str, secret: str, wait: bool) -> None:
         self.client = client
         self.report = report

@@ -1,7 +1,7 @@
 """Registration planning: which webhooks to create or activate so that Layer matches the hooks.
 
 Pure: :func:`plan` takes the webhooks Layer listed and the hooks, and returns one
-:class:`Action` per hook; the executor (``_register.py``) carries them out. The rules are the
+:class:`Action` per hook; ``_apply.py`` carries them out over the client. The rules are the
 Node module's (layer-protocol.md §4): the target is the normalised base URL plus the hook's
 path; a webhook matches a hook on ``config.name`` **and** ``target_url``; a match that is not
 ``active`` is activated; no match is created with ``config: {"name": hook.name}``. Added here:

@@ -25,12 +25,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._delivery import Attempt, Delivery
+from ._deliveries import Attempt, Delivery
 from ._payloads import EVENT_TYPES, make_event
 from ._signing import compact, layer_headers, signed_request
 
 if TYPE_CHECKING:
-    from .emulator._emulator import APIRequest, LayerEmulator
+    from .emulator import APIRequest, LayerEmulator
 
 __all__ = [
     "APIRequest",
@@ -50,7 +50,7 @@ _LAZY = ("APIRequest", "LayerEmulator")
 def __getattr__(name: str) -> Any:
     # The emulator imports werkzeug: only on first use, so that the kit works without it.
     if name in _LAZY:
-        from .emulator import _emulator
+        from . import emulator
 
-        return getattr(_emulator, name)
+        return getattr(emulator, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""Realistic webhook payloads: :func:`make_event`, and the object builders the emulator shares.
+"""Realistic webhook payloads: :func:`make_event` and the event types of each Webhooks version.
 
 Shapes follow layer-protocol.md §3 and the examples in tests/fixtures (Webhooks 1.0). The v2/v3
 shapes (identity objects, ``recipient_status`` keyed by identity id, a top-level ``actor``)
@@ -8,22 +8,23 @@ or conversation shape, as Layer's documentation describes them.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
-from ..errors import ConfigurationError
-from ..receiving._events import IDENTITY_PREFIX
-from ..rest._client import app_uuid as client_app_uuid
-
-#: The app of the fixtures; any UUID will do.
-DEFAULT_APP_ID = "082d4684-0992-11e5-a6c0-1697f925ec7b"
-#: Layer's API root, used in the ``url`` fields of payloads built outside an emulator.
-API_ROOT = "https://api.layer.com"
-MESSAGE_PREFIX = "layer:///messages/"
-CONVERSATION_PREFIX = "layer:///conversations/"
+from .._layer import CONVERSATION_PREFIX, MESSAGE_PREFIX
+from ..rest._urls import canonical_app_uuid
+from ._layer_objects import (
+    DEFAULT_APP_ID,
+    Who,
+    actor_of,
+    conversation_object,
+    envelope,
+    message_object,
+    timestamp,
+    to_v2,
+    uuid_of,
+)
 
 _V2 = (
     "Message.created", "Message.updated", "Message.deleted", "Receipt.created",
@@ -43,174 +44,6 @@ EVENT_TYPES: Mapping[str, tuple[str, ...]] = {
 }  # fmt: skip
 _MESSAGE_KINDS = ("message", "receipt", "messagepart")
 _RECEIPT_STATUS = {"message.delivered": "delivered", "message.read": "read", "Receipt.created": "read"}
-
-Who = str | Mapping[str, Any]
-
-
-def app_uuid(app_id: str) -> str:
-    """The app's UUID from a bare UUID, ``layer:///apps/<uuid>`` or ``layer:///apps/staging/<uuid>``.
-
-    :raises ConfigurationError: when the last path segment is not a UUID.
-    """
-    try:
-        return str(uuid.UUID(client_app_uuid(app_id)))
-    except (ValueError, ConfigurationError):
-        raise ConfigurationError(f"not a Layer app id: {app_id!r}") from None
-
-
-def timestamp(when: datetime | str | None = None) -> str:
-    """An ISO 8601 UTC timestamp with milliseconds, as Layer wrote them (``...T20:46:47.561Z``)."""
-    if isinstance(when, str):
-        return when
-    when = datetime.now(timezone.utc) if when is None else when
-    when = when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
-
-
-def uuid_of(value: str | None, prefix: str) -> str:
-    """The UUID of ``<prefix><uuid>`` or of a bare UUID; a fresh one for None."""
-    if value is None:
-        return str(uuid.uuid4())
-    return value[len(prefix) :] if value.startswith(prefix) else value
-
-
-def actor_of(who: Who) -> dict[str, Any]:
-    """A 1.0 actor/sender: ``{"user_id": who}`` for a user id, a copy of a mapping (``{"name": ...}``)."""
-    return {"user_id": who} if isinstance(who, str) else dict(who)
-
-
-def identity(user_id: str, *, app: str = DEFAULT_APP_ID, root: str = API_ROOT, **fields: Any) -> dict[str, Any]:
-    """An identity as the Platform API returns it (layer-protocol.md §5); ``fields`` override."""
-    result: dict[str, Any] = {
-        "id": IDENTITY_PREFIX + user_id,
-        "url": f"{root}/apps/{app}/identities/{quote(user_id, safe='')}",
-        "user_id": user_id,
-        "display_name": user_id,
-        "avatar_url": None,
-        "first_name": None,
-        "last_name": None,
-        "phone_number": None,
-        "email_address": None,
-        "identity_type": "user",
-        "metadata": {},
-    }
-    result.update(fields)
-    return result
-
-
-def text_parts(message_id: str, text: str) -> list[dict[str, Any]]:
-    """One ``text/plain`` part."""
-    return [{"id": f"{message_id}/parts/0", "mime_type": "text/plain", "body": text}]
-
-
-def message_object(
-    *,
-    message_uuid: str,
-    conversation_uuid: str,
-    sender: Mapping[str, Any],
-    text: str = "",
-    parts: Sequence[Mapping[str, Any]] | None = None,
-    recipient_status: Mapping[str, str],
-    sent_at: str,
-    app: str = DEFAULT_APP_ID,
-    root: str = API_ROOT,
-) -> dict[str, Any]:
-    """A 1.0 message; ``parts`` (each given an ``id`` if it lacks one) replace the ``text`` part."""
-    message_id = MESSAGE_PREFIX + message_uuid
-    if parts is None:
-        message_parts = text_parts(message_id, text)
-    else:
-        message_parts = [{"id": f"{message_id}/parts/{i}", **part} for i, part in enumerate(parts)]
-    return {
-        "id": message_id,
-        "url": f"{root}/apps/{app}/conversations/{conversation_uuid}/messages/{message_uuid}",
-        "conversation": {
-            "id": CONVERSATION_PREFIX + conversation_uuid,
-            "url": f"{root}/apps/{app}/conversations/{conversation_uuid}",
-        },
-        "parts": message_parts,
-        "sent_at": sent_at,
-        "sender": dict(sender),
-        "recipient_status": dict(recipient_status),
-    }
-
-
-def conversation_object(
-    *,
-    conversation_uuid: str,
-    participants: Iterable[str],
-    metadata: Mapping[str, Any] | None = None,
-    distinct: bool = False,
-    created_at: str,
-    app: str = DEFAULT_APP_ID,
-    root: str = API_ROOT,
-) -> dict[str, Any]:
-    """A 1.0 conversation."""
-    url = f"{root}/apps/{app}/conversations/{conversation_uuid}"
-    return {
-        "id": CONVERSATION_PREFIX + conversation_uuid,
-        "url": url,
-        "created_at": created_at,
-        "messages_url": f"{url}/messages",
-        "distinct": distinct,
-        "participants": list(dict.fromkeys(participants)),
-        "metadata": dict(metadata or {}),
-    }
-
-
-def envelope(
-    event_type: str,
-    *,
-    actor: Mapping[str, Any] | None = None,
-    event_id: str | None = None,
-    created_at: str | None = None,
-    config: Mapping[str, Any] | None = None,
-    **objects: Any,
-) -> dict[str, Any]:
-    """``{"event": {...}, <objects>, "config"?}`` in 1.0 form."""
-    event: dict[str, Any] = {
-        "created_at": created_at or timestamp(),
-        "type": event_type,
-        "id": event_id or str(uuid.uuid4()),
-    }
-    if actor is not None:
-        event["actor"] = dict(actor)
-    payload: dict[str, Any] = {"event": event, **objects}
-    if config is not None:
-        payload["config"] = dict(config)
-    return payload
-
-
-def _v2_who(who: Mapping[str, Any], app: str, root: str) -> dict[str, Any]:
-    user_id = who.get("user_id")
-    if not isinstance(user_id, str):
-        return dict(who)
-    full = identity(user_id, app=app, root=root)
-    return {key: full[key] for key in ("id", "url", "user_id", "display_name", "avatar_url")}
-
-
-def to_v2(payload: Mapping[str, Any], *, app: str = DEFAULT_APP_ID, root: str = API_ROOT) -> dict[str, Any]:
-    """A 1.0 payload in the v2/v3 shape: identity objects and a top-level ``actor``."""
-    event = dict(payload["event"])
-    actor = event.pop("actor", None)
-    result: dict[str, Any] = {"event": event}
-    if actor:
-        result["actor"] = _v2_who(actor, app, root)
-    result.update((key, value) for key, value in payload.items() if key not in ("event", "config"))
-    if "message" in result:
-        message = dict(result["message"])
-        message["sender"] = _v2_who(message["sender"], app, root)
-        message["parts"] = [{**part, "url": f"{root}/{part['id'][len('layer:///') :]}"} for part in message["parts"]]
-        message["recipient_status"] = {IDENTITY_PREFIX + k: v for k, v in message["recipient_status"].items()}
-        message["position"] = uuid.uuid4().int >> 88
-        result["message"] = message
-    if "conversation" in result:
-        conversation = dict(result["conversation"])
-        conversation["participants"] = [_v2_who({"user_id": p}, app, root) for p in conversation["participants"]]
-        result["conversation"] = conversation
-    if "config" in payload:
-        result["config"] = payload["config"]
-    return result
 
 
 def _version(event_type: str, version: str | None) -> str:
@@ -275,7 +108,7 @@ def make_event(
     :raises ValueError: for an event type unknown in ``version``.
     """
     version = _version(type, version)
-    app = app_uuid(app_id)
+    app = canonical_app_uuid(app_id)
     sender_actor = actor_of(sender)
     sender_id = sender_actor.get("user_id")
     when = timestamp(created_at)

@@ -7,17 +7,20 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from .._layer import (
+    EVENT_TYPE_HEADER,
+    REQUEST_ID_HEADER,
+    SIGNATURE_HEADER,
+    USER_AGENT,
+    WEBHOOK_ID_HEADER,
+    WEBHOOKS_MEDIA_TYPE,
+    media_type,
+)
+from .._layer import webhook_id as full_webhook_id
 from ..receiving._http import Request
 from ..receiving._signing import sign
-from ._payloads import DEFAULT_APP_ID, app_uuid
-
-#: The ``User-Agent`` of Layer's deliveries, as recorded.
-USER_AGENT = "layer-webhooks/1.0"
-
-
-def content_type(version: str = "1.0") -> str:
-    """The ``Content-Type`` of a delivery in Webhooks API ``version``."""
-    return f"application/vnd.layer.webhooks+json; version={version}"
+from ..rest._urls import canonical_app_uuid
+from ._layer_objects import DEFAULT_APP_ID
 
 
 def compact(payload: Mapping[str, Any]) -> bytes:
@@ -63,14 +66,14 @@ def layer_headers(
     if version is None:
         version = "2.0" if event_type[:1].isupper() else "1.0"
     if webhook_id is None:
-        webhook_id = f"layer:///apps/{app_uuid(app_id)}/webhooks/{uuid.uuid4()}"
+        webhook_id = full_webhook_id(canonical_app_uuid(app_id), str(uuid.uuid4()))
     return {
-        "Content-Type": content_type(version),
+        "Content-Type": media_type(WEBHOOKS_MEDIA_TYPE, version),
         "User-Agent": USER_AGENT,
-        "layer-webhook-event-type": event_type,
-        "layer-webhook-id": webhook_id,
-        "layer-webhook-request-id": request_id or _event_field(body, "id") or str(uuid.uuid4()),
-        "layer-webhook-signature": sign(body, secret),
+        EVENT_TYPE_HEADER: event_type,
+        WEBHOOK_ID_HEADER: webhook_id,
+        REQUEST_ID_HEADER: request_id or _event_field(body, "id") or str(uuid.uuid4()),
+        SIGNATURE_HEADER: sign(body, secret),
     }
 
 

@@ -23,7 +23,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 from support.payloads import SECRET, load_fixture, signed
 
-from layer_webhooks import Hook, MemoryQueue, Receiver
+from layer_webhooks import ConfigurationError, Hook, MemoryQueue, Receiver
 from layer_webhooks.adapters.asgi import WebhookApp, WebhookMiddleware
 
 LIMIT = 4096
@@ -60,14 +60,14 @@ async def call(app: Any, scope: dict[str, Any], chunks: list[bytes] | None = Non
 
 
 def test_other_paths_are_404_and_websockets_closed_without_an_app(receiver: Receiver) -> None:
-    client = TestClient(WebhookApp(receiver))
+    client = TestClient(WebhookApp(None, receiver))
     assert client.post("/elsewhere", content=b"abc").status_code == 404
     with pytest.raises(WebSocketDisconnect), client.websocket_connect("/hook"):
         pass
 
 
 def test_serves_lifespan_alone_and_passes_it_to_the_app(receiver: Receiver) -> None:
-    with TestClient(WebhookApp(receiver)) as client:  # would raise if lifespan went unanswered
+    with TestClient(WebhookApp(None, receiver)) as client:  # would raise if lifespan went unanswered
         assert client.get("/hook?verification_challenge=c").text == "c"
 
     events: list[str] = []
@@ -95,7 +95,7 @@ def test_add_middleware_puts_hooks_on_the_apps_own_paths(receiver: Receiver, que
 
 
 def test_mount_serves_hooks_below_the_prefix_only(receiver: Receiver) -> None:
-    client = TestClient(Starlette(routes=[Mount("/layer", app=WebhookApp(receiver))]))
+    client = TestClient(Starlette(routes=[Mount("/layer", app=WebhookApp(None, receiver))]))
     assert client.get("/layer/hook?verification_challenge=c1").text == "c1"
     assert client.get("/layer/layer/hook?verification_challenge=c1").status_code == 404
     assert client.get("/hook?verification_challenge=c1").status_code == 404
@@ -112,7 +112,7 @@ def test_mount_serves_hooks_below_the_prefix_only(receiver: Receiver) -> None:
 )
 def test_both_root_path_conventions(receiver: Receiver, path: str, root_path: str, status: int) -> None:
     scope = {"method": "GET", "path": path, "root_path": root_path, "query_string": b"verification_challenge=z"}
-    assert asyncio.run(call(WebhookApp(receiver), scope))[0] == status
+    assert asyncio.run(call(WebhookApp(None, receiver), scope))[0] == status
 
 
 @pytest.mark.parametrize("declared", [None, 5 * 1024 * 1024])
@@ -120,7 +120,7 @@ def test_an_endless_body_is_read_no_further_than_the_limit(receiver: Receiver, d
     headers = [(b"content-type", b"application/json")]
     if declared is not None:
         headers.append((b"content-length", str(declared).encode()))
-    status, body, read = asyncio.run(call(WebhookApp(receiver), {"path": "/hook", "headers": headers}))
+    status, body, read = asyncio.run(call(WebhookApp(None, receiver), {"path": "/hook", "headers": headers}))
     assert status == 413
     assert body.startswith(b"body larger than")
     assert read == LIMIT // 1000 + 1  # 1000-byte chunks: the first one past the limit is the last
@@ -137,7 +137,7 @@ def test_a_client_that_disconnects_mid_body_gets_no_answer(receiver: Receiver, q
         sent.append(message)
 
     scope = {"type": "http", "method": "POST", "path": "/hook", "query_string": b"", "headers": []}
-    asyncio.run(WebhookApp(receiver)(scope, receive, send))
+    asyncio.run(WebhookApp(None, receiver)(scope, receive, send))
     assert sent == []
     assert queue.pending() == []
 
@@ -179,3 +179,24 @@ def test_a_blocking_queue_does_not_block_the_event_loop() -> None:
     (status, _, _), (other_status, other_body, _) = asyncio.run(both())
     assert (status, other_status, other_body) == (200, 200, b"other")
     assert queue.saw == [True]
+
+
+def test_both_classes_take_app_then_receiver_and_the_old_order_still_works(receiver: Receiver) -> None:
+    async def other(scope: Any, receive: Any, send: Any) -> None:
+        await PlainTextResponse("other")(scope, receive, send)
+
+    for app in (WebhookApp(other, receiver), WebhookMiddleware(other, receiver), WebhookApp(receiver, other)):
+        assert (app.app, app.receiver) == (other, receiver)
+        client = TestClient(app)
+        assert client.get("/hook?verification_challenge=c").text == "c"
+        assert client.get("/elsewhere").text == "other"
+    alone = WebhookApp(receiver)  # the 0.1 form of WebhookApp(None, receiver)
+    assert (alone.app, alone.receiver) == (None, receiver)
+    assert TestClient(alone).get("/elsewhere").status_code == 404
+
+
+def test_an_app_without_a_receiver_is_refused(receiver: Receiver) -> None:
+    with pytest.raises(ConfigurationError, match="Receiver"):
+        WebhookApp(None, None)  # type: ignore[call-overload]
+    with pytest.raises(ConfigurationError, match="Receiver"):
+        WebhookMiddleware(receiver, receiver)  # type: ignore[call-overload]

@@ -105,7 +105,9 @@ def test_mounted_below_a_prefix_matches_path_info(middleware: WebhookMiddleware)
 def test_headers_are_read_as_werkzeug_reads_them(middleware: WebhookMiddleware, queue: MemoryQueue) -> None:
     # Some servers also put the CGI headers under HTTP_*: the CGI ones are the real ones.
     request = signed(load_fixture("message.sent"))
-    environ = EnvironBuilder("/hook", method="POST", headers=dict(request.headers), data=request.body).get_environ()
+    environ = EnvironBuilder(
+        "/hook", method="POST", headers=list(request.headers.items()), data=request.body
+    ).get_environ()
     environ = {"HTTP_CONTENT_TYPE": "text/plain", **environ}
     assert environ["CONTENT_TYPE"].startswith("application/vnd.layer.webhooks+json")
     _, status, _ = run_wsgi_app(middleware, environ)

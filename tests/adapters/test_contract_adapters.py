@@ -9,7 +9,7 @@ Each test runs against the WSGI middleware (werkzeug ``Client``) and the ASGI mi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,7 +61,7 @@ def wsgi_echo(environ: dict[str, Any], start_response: Callable[..., Any]) -> li
     return [f"app {environ['REQUEST_METHOD']} {environ['PATH_INFO']} {len(body)}".encode()]
 
 
-async def asgi_echo(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+async def asgi_echo(scope: MutableMapping[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
     assert scope["type"] == "http"
     body, more = b"", True
     while more:

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 import requests
+from support.emulator import running_emulator
 
 from layer_webhooks.testing import compact, layer_headers, make_event
 
@@ -165,9 +166,7 @@ def test_other_paths_reach_the_app_with_their_body_unread(server: Server) -> Non
 
 def test_the_emulator_registers_a_webhook_and_its_deliveries_are_queued(server: Server) -> None:
     pytest.importorskip("werkzeug")  # the emulator runs on werkzeug's server
-    from layer_webhooks.testing import LayerEmulator
-
-    with LayerEmulator(token="t0ken", retry_scale=0.001) as layer:
+    with running_emulator(token="t0ken", retry_scale=0.001) as layer:
         api = f"{layer.base_url}/apps/{layer.app_id}/webhooks"
         headers = {"Authorization": "Bearer t0ken", "Accept": "application/vnd.layer.webhooks+json; version=1.0"}
 

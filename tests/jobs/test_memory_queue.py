@@ -4,16 +4,9 @@ import itertools
 import logging
 
 import pytest
+from support.clock import Clock
 
 from layer_webhooks import Job, MemoryQueue, Queue
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 100.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def test_is_a_queue() -> None:
@@ -21,7 +14,7 @@ def test_is_a_queue() -> None:
 
 
 def test_jobs_run_in_due_order_at_or_before_at() -> None:
-    clock = Clock()
+    clock = Clock(100.0)
     queue = MemoryQueue(now=clock)
     seen: list[str] = []
     queue.process("j", lambda job: seen.append(job.data["n"]))
@@ -36,7 +29,7 @@ def test_jobs_run_in_due_order_at_or_before_at() -> None:
 
 
 def test_run_due_defaults_to_the_queue_clock() -> None:
-    clock = Clock()
+    clock = Clock(100.0)
     queue = MemoryQueue(now=clock)
     queue.process("j", lambda job: None)
     queue.enqueue("j", {}, delay=1)
@@ -46,7 +39,7 @@ def test_run_due_defaults_to_the_queue_clock() -> None:
 
 
 def test_jobs_enqueued_by_handlers_run_when_due_by_at_relative_to_at() -> None:
-    clock = Clock()
+    clock = Clock(100.0)
     queue = MemoryQueue(now=clock)
     seen: list[tuple[str, int]] = []
 
@@ -66,7 +59,7 @@ def test_jobs_enqueued_by_handlers_run_when_due_by_at_relative_to_at() -> None:
 
 
 def test_a_job_without_handler_is_logged_retried_then_kept_dead(caplog: pytest.LogCaptureFixture) -> None:
-    clock = Clock()
+    clock = Clock(100.0)
     queue = MemoryQueue(now=clock)
     queue.enqueue("nobody", {"x": 1}, job_id="id-1")
     with caplog.at_level(logging.ERROR, logger="layer_webhooks.queue"):
@@ -80,7 +73,7 @@ def test_a_job_without_handler_is_logged_retried_then_kept_dead(caplog: pytest.L
 
 
 def test_failures_retry_with_doubling_backoff_then_go_to_dead_letters(caplog: pytest.LogCaptureFixture) -> None:
-    clock = Clock()
+    clock = Clock(100.0)
     queue = MemoryQueue(now=clock)
     attempts: list[tuple[int, float]] = []
     at = [0.0]
@@ -110,7 +103,7 @@ def test_failures_retry_with_doubling_backoff_then_go_to_dead_letters(caplog: py
 
 
 def test_attempts_and_backoff_per_handler() -> None:
-    queue = MemoryQueue(now=Clock())
+    queue = MemoryQueue(now=Clock(100.0))
     runs: list[int] = []
 
     def flaky(job: Job) -> None:
@@ -134,7 +127,7 @@ def test_invalid_policies(attempts: int, backoff: float) -> None:
 
 
 def test_run_due_is_bounded() -> None:
-    queue = MemoryQueue(now=Clock())
+    queue = MemoryQueue(now=Clock(100.0))
 
     def forever(job: Job) -> None:
         queue.enqueue("loop", {})

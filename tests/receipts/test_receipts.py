@@ -7,9 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from support.clock import Clock
 from support.payloads import SECRET, signed
 
-from layer_webhooks import ConfigurationError, Hook, Job, MemoryQueue, Receipts, WebhooksServices
+from layer_webhooks import ConfigurationError, Hook, Job, MemoryQueue, Receipts, Receiver, WebhooksServices
+from layer_webhooks.receipts._rules import receipts_job
 from layer_webhooks.testing import make_event
 
 MESSAGE = "layer:///messages/940de862-3c96-11e4-baad-164230d1df67"
@@ -17,16 +19,8 @@ CONVERSATION = "layer:///conversations/e67b5da2-95ca-40c4-bfc5-a2a8baaeb50f"
 RECIPIENTS = {"bob": "sent", "carol": "sent", "dave": "sent"}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 def event(kind: str, statuses: Mapping[str, str] = RECIPIENTS, actor: str | None = None, **kw: Any) -> dict[str, Any]:
-    extra = {"actor": actor} if actor else {}
+    extra: dict[str, Any] = {"actor": actor} if actor else {}
     return make_event(
         kind, sender="alice", recipients=dict(statuses), message_id=MESSAGE, conversation=CONVERSATION, **extra, **kw
     )
@@ -259,3 +253,27 @@ def test_a_delete_handled_before_its_message_sent_still_means_no_report() -> Non
     assert world.reports == []
     assert world.state() is None
     assert world.queue.pending() == []
+
+
+def test_the_receipts_receiver_is_a_plain_receiver_given_the_receipts_job_function() -> None:
+    world = World()
+    assert type(world.receiver) is Receiver
+    assert world.receiver.make_job is receipts_job
+    assert world.receiver.skip_service_senders is False  # a report is not a message: it cannot loop
+
+
+def test_a_store_without_receipts_records_is_refused_at_setup() -> None:
+    class ClaimsOnly:
+        def add_if_absent(self, key: str, value: Any, ttl: float) -> bool:
+            return True
+
+        def get(self, key: str) -> Any:
+            return None
+
+        def delete(self, key: str) -> None:
+            pass
+
+    services = WebhooksServices(store=ClaimsOnly())
+    services.listen(SECRET, [Hook("Plain", "/p")])  # enough for de-duplication claims
+    with pytest.raises(ConfigurationError, match="ReceiptsStore"):
+        services.receipts(SECRET, [Hook("U", "/u", receipts=Receipts(delay=1))])

@@ -1,13 +1,19 @@
 """Receipts end to end: Layer's emulator delivers over real HTTP to a receipts receiver served
-on loopback and registered through the REST client, on two stacks:
+on loopback and registered through the REST client, on three stacks. The receipts delay is
+driven, never slept:
 
-- ``memory``: MemoryQueue + MemoryStore on a controlled clock (the delay is skipped, not waited);
-- ``huey``: HueyQueue + RedisStore on a real redis-server, with a real huey consumer (2 threads)
-  in this process, and real time (a 2 s delay).
+- ``memory``: MemoryQueue + MemoryStore on a controlled clock;
+- ``huey``: HueyQueue + RedisStore on a real redis-server; the jobs run in the test's thread as
+  huey's own tests run them (``huey.dequeue()``, then ``huey.execute(task, timestamp)``), on a
+  timestamp that the test moves past the delay;
+- ``huey-consumer``: the same, run by a real huey consumer (2 worker threads, so that two events
+  of one message can be handled at once) in this process, the test playing its scheduler: once
+  the delay has "passed" it hands the consumer the tasks that are due by then.
 """
 
 from __future__ import annotations
 
+import datetime
 import signal
 import threading
 import time
@@ -19,6 +25,8 @@ import pytest
 
 pytest.importorskip("werkzeug")
 
+from support.clock import Clock
+from support.emulator import emulator_fixture
 from support.wsgi_server import Served
 
 from layer_webhooks import Hook, Job, MemoryQueue, MemoryStore, Queue, Receipts, Store, WebhooksServices
@@ -30,14 +38,6 @@ SECRET = "receipts secret"
 DELAY = 2.0
 EVENTS = ["message.sent", "message.delivered", "message.read", "message.deleted"]
 pytestmark = pytest.mark.slow
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 5_000.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 class Stack:
@@ -64,7 +64,7 @@ class Stack:
 
 class MemoryStack(Stack):
     def __init__(self, request: pytest.FixtureRequest) -> None:
-        self.clock = Clock()
+        self.clock = Clock(5_000.0)
         self.queue = self.memory_queue = MemoryQueue(now=self.clock)
         self.store = self.memory_store = MemoryStore(now=self.clock)
 
@@ -80,7 +80,7 @@ class MemoryStack(Stack):
 
 
 class HueyStack(Stack):
-    def __init__(self, request: pytest.FixtureRequest) -> None:
+    def __init__(self, request: pytest.FixtureRequest, *, consumer: bool) -> None:
         pytest.importorskip("huey")
         pytest.importorskip("redis")
         from huey import RedisHuey
@@ -90,27 +90,62 @@ class HueyStack(Stack):
 
         redis_server = request.getfixturevalue("redis_server")
         name = f"receipts-{uuid.uuid4().hex[:8]}"
-        self.huey = RedisHuey(name, url=redis_server.url)
+        # The consumer's workers block 0.1 s on an empty queue (so that stopping them is quick);
+        # the test's own dequeue does not block at all.
+        self.huey = RedisHuey(name, url=redis_server.url, blocking=consumer, read_timeout=0.1)
         self.queue = self.huey_queue = HueyQueue(self.huey, lease=5)
         self.store = self.redis_store = RedisStore(self.huey.storage.conn, prefix=f"{name}:")
+        self.with_consumer = consumer
+        self.ahead = 0.0  # how far the test has moved huey's time past the real one (s)
         self.signals = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         self.consumer: Any = None
 
     def start(self) -> None:
-        self.consumer = self.huey.create_consumer(workers=2, worker_type="thread", periodic=False)
-        self.consumer.start()  # it sets signal handlers: restored in close()
+        if self.with_consumer:
+            self.consumer = self.huey.create_consumer(workers=2, worker_type="thread", periodic=False)
+            self.consumer.start()  # it sets signal handlers: restored in close()
+
+    def _timestamp(self) -> datetime.datetime:
+        """Huey's kind of timestamp (naive UTC), moved ahead by the time the test let pass."""
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        return now + datetime.timedelta(seconds=self.ahead)
+
+    def _run_due(self) -> None:
+        """Run every task due by the test's timestamp, here, as a huey worker and scheduler would."""
+        for _ in range(1000):
+            at = self._timestamp()
+            for task in self.huey.read_schedule(at):
+                self.huey.enqueue(task)
+            task = self.huey.dequeue()
+            if task is None:
+                return
+            self.huey.execute(task, at)  # one not due yet goes (back) to the schedule
+        raise AssertionError(f"jobs kept coming: {self.huey_queue.pending()}")
+
+    def _hand_due_to_the_consumer(self) -> None:
+        for task in self.huey.read_schedule(self._timestamp()):
+            task.eta = None  # the consumer's workers read the real time: make it due for them too
+            self.huey.enqueue(task)
 
     def _wait(self, done: Callable[[list[Job]], bool], timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while not done(self.huey_queue.pending()):
             assert time.monotonic() < deadline, f"jobs still pending: {self.huey_queue.pending()}"
-            time.sleep(0.05)
+            if self.ahead:
+                self._hand_due_to_the_consumer()
+            time.sleep(0.02)
 
     def settle(self) -> None:
+        if not self.with_consumer:
+            self._run_due()
+            return
         self._wait(lambda jobs: all(job.name.startswith("receipts:check:") for job in jobs), timeout=10)
 
     def after_delay(self) -> None:
-        time.sleep(DELAY)
+        self.ahead += DELAY
+        if not self.with_consumer:
+            self._run_due()
+            return
         self._wait(lambda jobs: not jobs, timeout=10)
 
     def state_keys(self) -> int:
@@ -122,6 +157,12 @@ class HueyStack(Stack):
         self.huey_queue.close()
         for sig, handler in self.signals.items():
             signal.signal(sig, handler)
+
+
+def make_stack(kind: str, request: pytest.FixtureRequest) -> Stack:
+    if kind == "memory":
+        return MemoryStack(request)
+    return HueyStack(request, consumer=kind == "huey-consumer")
 
 
 class World:
@@ -141,18 +182,15 @@ class World:
             return [job.data["recipients"] for job in self.reports]
 
 
-@pytest.fixture
-def layer() -> Iterator[LayerEmulator]:
-    with LayerEmulator(token=TOKEN, retry_scale=0.0005) as emulator:
-        yield emulator
+layer = emulator_fixture(token=TOKEN, retry_scale=0.0005)
 
 
-@pytest.fixture(params=["memory", "huey"])
+@pytest.fixture(params=["memory", "huey", "huey-consumer"])
 def deploy(request: pytest.FixtureRequest, layer: LayerEmulator) -> Iterator[Callable[..., World]]:
     cleanup: list[Callable[[], None]] = []
 
     def make(receipts: Receipts, events: list[str] = EVENTS, run_twice: bool = False) -> World:
-        stack: Stack = MemoryStack(request) if request.param == "memory" else HueyStack(request)
+        stack = make_stack(request.param, request)
         cleanup.append(stack.close)
         services = WebhooksServices(TOKEN, layer.app_id, base_url=layer.base_url, queue=stack.queue, store=stack.store)
         if run_twice:  # at-least-once taken literally: every internal job runs twice
@@ -174,8 +212,12 @@ def deploy(request: pytest.FixtureRequest, layer: LayerEmulator) -> Iterator[Cal
         services.process("Unread")(world.report)
         if isinstance(stack, HueyStack):
             stack.start()
-        registration = services.register(SECRET, base_url, [hook], wait_active=True)
+        registration = services.register(SECRET, base_url, [hook])
         assert registration.ok, str(registration)
+        # The emulator verifies the webhook in the background: wait until it is active, looking
+        # every 10 ms (register's wait_active looks every 200 ms).
+        [webhook] = layer.wait_for(lambda: [w for w in services.client.webhooks.list() if w["status"] == "active"])
+        assert webhook["target_url"].startswith(base_url)
         return world
 
     yield make

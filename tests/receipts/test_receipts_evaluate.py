@@ -1,4 +1,4 @@
-"""The pure receipts evaluation: statuses x report_for_status x sender handling."""
+"""The pure receipts rules: evaluation (statuses x report_for_status x sender), merges, the event job."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from layer_webhooks import Receipts
-from layer_webhooks.receipts._handlers import evaluate
+from layer_webhooks import Event, Hook, Receipts
+from layer_webhooks.receipts._rules import evaluate, event_statuses, merge_status_maps, receipts_job
+from layer_webhooks.testing import make_event
 
 
 def message(statuses: dict[str, str], sender: str | None = "alice") -> dict[str, Any]:
@@ -64,3 +65,43 @@ def test_v2_identity_keys_are_user_ids() -> None:
     }
     assert evaluate(v2, {}, Receipts(delay=1, report_for_status=["sent", "read"])) == ["bob"]
     assert evaluate(v2, {}, Receipts(delay=1, report_for_status=["read"], include_sender=True)) == ["alice"]
+
+
+def test_a_merge_only_raises_statuses_and_keeps_the_order() -> None:
+    merged = merge_status_maps({"bob": "read", "carol": "sent"}, {"carol": "delivered", "bob": "sent", "erin": "x"})
+    assert merged == {"bob": "read", "carol": "delivered"}
+    assert list(merge_status_maps({"b": "sent"}, {"a": "read", "b": "read"})) == ["b", "a"]
+
+
+def test_an_events_actor_is_raised_to_what_the_event_says_it_did() -> None:
+    msg = message({"alice": "read", "bob": "sent"})
+    assert event_statuses("message.read", msg, "bob") == {"alice": "read", "bob": "read"}
+    assert event_statuses("message.delivered", msg, "bob") == {"alice": "read", "bob": "delivered"}
+    assert event_statuses("message.sent", msg, "bob") == {"alice": "read", "bob": "sent"}
+    assert event_statuses("message.read", msg, None) == {"alice": "read", "bob": "sent"}
+
+
+HOOK = Hook("Unread", "/unread", receipts=Receipts(delay=1000))
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [("message.sent", "sent"), ("message.read", "status"), ("message.delivered", "status"),
+     ("message.deleted", "deleted"), ("conversation.created", None)],
+)  # fmt: skip
+def test_receipts_job_carries_message_events_to_the_hooks_event_job(kind: str, expected: str | None) -> None:
+    payload = make_event(kind, actor="bob")
+    job = receipts_job(HOOK, Event(payload), payload)
+    if expected is None:
+        assert job is None
+        return
+    assert job is not None
+    name, data, delay = job
+    assert (name, delay) == ("receipts:event:Unread", 0.0)
+    assert data == {"kind": expected, "type": kind, "message": payload["message"], "actor": "bob"}
+
+
+def test_receipts_job_skips_a_message_without_an_id() -> None:
+    payload = make_event("message.sent")
+    del payload["message"]["id"]
+    assert receipts_job(HOOK, Event(payload), payload) is None

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from support.clock import Clock
 from support.payloads import SECRET, compact, fixture_names, load_fixture, recorded, signed
 
 from layer_webhooks import (
@@ -24,14 +25,6 @@ from layer_webhooks import (
     Request,
     Response,
 )
-
-
-class Clock:
-    def __init__(self, t: float = 1_000_000.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 class FlakyQueue(MemoryQueue):
@@ -184,6 +177,14 @@ def test_signature_is_checked_before_the_content_type() -> None:
 def test_not_an_object_with_event_type_is_400(body: bytes) -> None:
     receiver = receiver_for()
     response = receiver.handle(signed(body))
+    assert response is not None and response.status == 400
+    assert jobs(receiver) == []
+
+
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+def test_python_only_json_constants_are_400_not_an_error_of_the_queue(constant: bytes) -> None:
+    receiver = receiver_for()
+    response = receiver.handle(signed(b'{"event": {"type": "message.sent", "id": "e"}, "message": [%s]}' % constant))
     assert response is not None and response.status == 400
     assert jobs(receiver) == []
 

@@ -8,13 +8,14 @@ import logging
 import socket
 import threading
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 import requests
 
 pytest.importorskip("werkzeug")
 
+from support.emulator import emulator_fixture, running_emulator
 from support.wsgi_server import Served
 
 from layer_webhooks import (
@@ -43,10 +44,7 @@ HOOKS = [
 ]
 
 
-@pytest.fixture
-def layer() -> Iterator[LayerEmulator]:
-    with LayerEmulator(token=TOKEN, app_id=APP) as emulator:
-        yield emulator
+layer = emulator_fixture(token=TOKEN, app_id=APP, retry_scale=1.0)
 
 
 @pytest.fixture
@@ -409,7 +407,9 @@ class _Dropper(http.server.BaseHTTPRequestHandler):
 
 @pytest.mark.parametrize("after", [False, True], ids=["dropped before Layer saw it", "dropped after Layer created it"])
 def test_a_broken_create_is_not_duplicated(layer: LayerEmulator, target: str, after: bool) -> None:
-    handler = type("Dropper", (_Dropper,), {"upstream": layer.base_url, "after": after, "dropped": []})
+    handler = cast(
+        "type[_Dropper]", type("Dropper", (_Dropper,), {"upstream": layer.base_url, "after": after, "dropped": []})
+    )
     proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=proxy.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -430,7 +430,7 @@ def test_a_broken_create_is_not_duplicated(layer: LayerEmulator, target: str, af
 
 
 def test_older_field_names_are_read(target: str) -> None:
-    with LayerEmulator(token=TOKEN, app_id=APP, legacy_fields=True) as old:
+    with running_emulator(token=TOKEN, app_id=APP, retry_scale=1.0, legacy_fields=True) as old:
         services = WebhooksServices(TOKEN, APP, base_url=old.base_url)
         assert services.register(SECRET, target, HOOKS, wait_active=True).ok
         listed = old.list_webhooks()

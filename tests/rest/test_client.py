@@ -16,10 +16,12 @@ import requests
 
 pytest.importorskip("werkzeug")
 
+from support.emulator import emulator_fixture
 from support.wsgi_server import Served
 
 from layer_webhooks import ConfigurationError, LayerAPIError, LayerClient
-from layer_webhooks.rest._client import PLATFORM_ACCEPT, WEBHOOKS_ACCEPT
+from layer_webhooks._layer import PLATFORM_ACCEPT, WEBHOOKS_ACCEPT
+from layer_webhooks.rest._transport import HTTPRequest, RequestsTransport, TransportError
 
 pytestmark = pytest.mark.slow
 
@@ -137,7 +139,7 @@ def test_ids_are_reduced_and_escaped(scripted: Scripted, call: Any, uri: str) ->
 
 def test_delete_answers_none(scripted: Scripted) -> None:
     scripted.answer(204)
-    assert client_for(scripted.base_url).webhooks.delete("w") is None
+    assert client_for(scripted.base_url).webhooks.delete("w") is None  # type: ignore[func-returns-value]
     assert (scripted.seen[0]["method"], scripted.seen[0]["uri"]) == ("DELETE", f"/apps/{APP}/webhooks/w")
 
 
@@ -219,6 +221,16 @@ def test_retry_after_as_an_http_date(scripted: Scripted) -> None:
     assert 3 < sleeps[0] <= 6
 
 
+def test_retry_after_as_an_http_date_against_the_clients_now(scripted: Scripted) -> None:
+    now = 1_700_000_000.0
+    scripted.answer(503, {"message": "maintenance"}, **{"Retry-After": email.utils.formatdate(now + 6, usegmt=True)})
+    scripted.answer(429, {"message": "slow down"}, **{"Retry-After": email.utils.formatdate(now - 60, usegmt=True)})
+    scripted.answer(200, [])
+    sleeps: list[float] = []
+    client_for(scripted.base_url, sleeps, now=lambda: now).webhooks.list()
+    assert sleeps == [6.0, 0.0]
+
+
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 406, 409, 422])
 def test_client_errors_are_not_retried(scripted: Scripted, status: int) -> None:
     scripted.answer(status, {"message": "no"})
@@ -290,6 +302,39 @@ def test_the_token_is_not_in_a_connection_error(caplog: pytest.LogCaptureFixture
     assert info.value.__suppress_context__
 
 
+def test_a_body_that_is_not_json_is_refused_before_any_request(scripted: Scripted) -> None:
+    client = client_for(scripted.base_url)
+    for config in ({"name": float("nan")}, {"name": {1, 2}}):
+        with pytest.raises(ConfigurationError, match="not JSON"):
+            client.webhooks.create("https://x.test/h", ["message.sent"], "s", config)
+    assert scripted.seen == []
+
+
+def test_the_transport_answers_with_lowercase_headers(scripted: Scripted) -> None:
+    scripted.answer(503, b"down", **{"Retry-After": "7", "X-Layer-Trace": "t1"})
+    transport = RequestsTransport()
+    try:
+        answer = transport.handle_request(HTTPRequest("POST", scripted.base_url + "/x", {"Accept": "a/b"}, b"{}", 5))
+    finally:
+        transport.close()
+    assert (answer.status, answer.reason, answer.content, answer.ok) == (503, "Scripted", b"down", False)
+    assert (answer.headers["retry-after"], answer.headers["x-layer-trace"]) == ("7", "t1")
+    assert (scripted.seen[0]["method"], scripted.seen[0]["body"], scripted.seen[0]["headers"]["accept"]) == (
+        "POST",
+        b"{}",
+        "a/b",
+    )
+
+
+def test_the_transport_raises_transport_error_when_nothing_answers() -> None:
+    transport = RequestsTransport()
+    with pytest.raises(TransportError, match=r"^ConnectionError: ") as info:
+        transport.handle_request(HTTPRequest("GET", f"http://127.0.0.1:{closed_port()}/", {}, None, 5))
+    assert info.value.__cause__ is None
+    assert info.value.__suppress_context__
+    transport.close()
+
+
 def test_a_given_session_is_used(scripted: Scripted) -> None:
     with requests.Session() as session:
         session.headers["X-Trace"] = "abc"
@@ -328,12 +373,7 @@ def test_an_empty_id_is_refused_before_any_request(scripted: Scripted, bad_id: A
 # --- the emulator: Layer's semantics over real HTTP ---------------------------------------------
 
 
-@pytest.fixture
-def layer() -> Iterator[Any]:
-    from layer_webhooks.testing import LayerEmulator
-
-    with LayerEmulator(token=TOKEN, app_id=APP) as emulator:
-        yield emulator
+layer = emulator_fixture(token=TOKEN, app_id=APP, retry_scale=1.0)
 
 
 def test_webhooks_round_trip_with_ids_in_every_form(layer: Any) -> None:

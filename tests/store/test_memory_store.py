@@ -3,15 +3,9 @@ from __future__ import annotations
 import asyncio
 import threading
 
+from support.clock import Clock
+
 from layer_webhooks import MemoryStore, Store
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def test_is_a_store() -> None:
@@ -19,7 +13,7 @@ def test_is_a_store() -> None:
 
 
 def test_add_if_absent_get_delete_and_expiry() -> None:
-    clock = Clock()
+    clock = Clock(0.0)
     store = MemoryStore(now=clock)
     assert store.add_if_absent("k", {"v": 1}, 10) is True
     assert store.add_if_absent("k", {"v": 2}, 10) is False
@@ -35,7 +29,7 @@ def test_add_if_absent_get_delete_and_expiry() -> None:
 
 
 def test_expired_keys_are_swept_so_memory_stays_bounded() -> None:
-    clock = Clock()
+    clock = Clock(0.0)
     store = MemoryStore(now=clock)
     for i in range(1000):
         store.add_if_absent(f"k{i}", 1, 5)

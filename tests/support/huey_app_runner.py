@@ -45,19 +45,35 @@ class Consumers:
 
     def start(self, *flags: str, workers: int = 1, timeout: float = 20.0) -> subprocess.Popen[bytes]:
         """Start ``huey_consumer huey_app.huey -w workers -k thread *flags``; return once it is ready."""
+        process = self.spawn(*flags, workers=workers)
+        self.ready(process, timeout)
+        return process
+
+    def start_all(self, count: int, *flags: str, timeout: float = 20.0) -> list[subprocess.Popen[bytes]]:
+        """Start ``count`` consumers at once (each as :meth:`start`); return once all are ready."""
+        processes = [self.spawn(*flags) for _ in range(count)]
+        for process in processes:
+            self.ready(process, timeout)
+        return processes
+
+    def spawn(self, *flags: str, workers: int = 1) -> subprocess.Popen[bytes]:
+        """Start a consumer (as :meth:`start`) without waiting for it to be ready."""
         index = len(self.processes)
         command = [
             sys.executable, "-m", "huey.bin.huey_consumer", "huey_app.huey",
-            "-w", str(workers), "-k", "thread", "-d", "0.05", "-m", "0.25", *flags,
+            "-w", str(workers), "-k", "thread", "-d", "0.05", "-m", "0.1", *flags,
         ]  # fmt: skip
         with open(self.directory / f"consumer-{index}.log", "wb") as log:
             process = subprocess.Popen(
                 command, env=self.env, cwd=self.directory, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         self.processes.append(process)
+        return process
+
+    def ready(self, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+        """Wait until ``process`` (or one of its worker processes) has noted that it is ready."""
         pid = process.pid
         self.wait_for(lambda notes: any(n["step"] == "ready" and pid in (n["pid"], n["ppid"]) for n in notes), timeout)
-        return process
 
     def notes(self, step: str | None = None) -> Notes:
         """Every line the consumers wrote so far (only ``step``'s, if given)."""

@@ -1,4 +1,4 @@
-"""A real endpoint on loopback that records what the emulator sends it, and the emulator's test token."""
+"""A real endpoint on loopback that records what the emulator sends it (the emulator itself: support.emulator)."""
 
 from __future__ import annotations
 
@@ -16,13 +16,11 @@ from support.wsgi_server import Served
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-TOKEN = "emulator token"
-WEBHOOKS = "application/vnd.layer.webhooks+json; version=1.0"
-PLATFORM = "application/vnd.layer+json; version=1.0"
-
 
 @dataclass(frozen=True)
 class Received:
+    """One request the target received."""
+
     method: str
     args: dict[str, str]
     headers: dict[str, str]
@@ -47,10 +45,12 @@ class Target:
         self.url = f"{self._served.url}/hook"
 
     def posts(self) -> list[Received]:
+        """The POSTs received so far (deliveries)."""
         with self._lock:
             return [r for r in self.received if r.method == "POST"]
 
     def gets(self) -> list[Received]:
+        """The GETs received so far (verification challenges)."""
         with self._lock:
             return [r for r in self.received if r.method == "GET"]
 

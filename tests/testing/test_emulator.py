@@ -1,7 +1,7 @@
 """LayerEmulator: its lifecycle, the Webhooks REST API, the Platform API, errors and faults.
 
-Every test talks to the emulator over real HTTP on 127.0.0.1. ``Target`` (a recording endpoint)
-and ``call`` are shared with the other test_emulator_* modules.
+Every test talks to the emulator over real HTTP on 127.0.0.1, through the ``layer`` fixture of
+support.emulator and ``Target`` (a recording endpoint) of support.target.
 """
 
 from __future__ import annotations
@@ -9,20 +9,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 pytest.importorskip("werkzeug")
 
 import requests
-from support.target import PLATFORM, TOKEN, WEBHOOKS, Target
+from support.emulator import PLATFORM, TOKEN, WEBHOOKS, emulator_fixture, running_emulator
+from support.target import Target
 
 from layer_webhooks import LayerAPIError
 from layer_webhooks.testing import LayerEmulator
-
-if TYPE_CHECKING:
-    pass
 
 OTHER_APP = "7c1c7ac2-0992-11e5-a6c0-1697f925ec7b"
 pytestmark = pytest.mark.slow
@@ -74,10 +72,7 @@ def assert_layer_error(response: requests.Response, status: int, error_id: str) 
     return body
 
 
-@pytest.fixture
-def layer() -> Iterator[LayerEmulator]:
-    with LayerEmulator(token=TOKEN, retry_scale=0.001) as emulator:
-        yield emulator
+layer = emulator_fixture()
 
 
 @pytest.fixture
@@ -155,6 +150,13 @@ def test_lazy_names_resolve_and_are_documented() -> None:
 
     assert testing.LayerEmulator is LayerEmulator
     assert LayerEmulator.__doc__ and APIRequest.__doc__
+
+
+def test_the_emulator_package_exports_the_emulator_and_its_request_log() -> None:
+    from layer_webhooks.testing import APIRequest, emulator
+
+    assert emulator.__all__ == ["APIRequest", "LayerEmulator"]
+    assert (emulator.LayerEmulator, emulator.APIRequest) == (LayerEmulator, APIRequest)
 
 
 def test_repr_never_shows_the_token(layer: LayerEmulator) -> None:
@@ -237,7 +239,7 @@ def test_python_api_mirrors_the_rest_api(layer: LayerEmulator, target: Target) -
 
 
 def test_older_field_names_are_accepted_and_can_be_answered(target: Target) -> None:
-    with LayerEmulator(token=TOKEN, legacy_fields=True) as layer:
+    with running_emulator(legacy_fields=True) as layer:
         body = create_body(target.url, events=None, config=None, event_types=["message.read"], target_config={"a": 1})
         webhook = call(layer, "POST", "/webhooks", json=body).json()
         assert webhook["event_types"] == ["message.read"]
@@ -363,7 +365,7 @@ def test_an_emulator_failure_is_a_layer_error_not_a_traceback(
     def broken() -> list[dict[str, Any]]:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(layer, "list_webhooks", broken)
+    monkeypatch.setattr(layer._state.webhooks, "show_all", broken)  # the registry the REST app serves
     response = call(layer, "GET", "/webhooks")
     assert_layer_error(response, 500, "internal_server_error")
     assert "boom" not in response.text

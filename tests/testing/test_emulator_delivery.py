@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
-from collections.abc import Iterator
 
 import pytest
 
 pytest.importorskip("werkzeug")
 
-from support.target import TOKEN, Target
+from support.emulator import emulator_fixture, running_emulator
+from support.redis_server import free_port
+from support.target import Target
 
 from layer_webhooks import verify_signature
+from layer_webhooks._layer import DELIVERY_RETRY_SCHEDULE as RETRY_SCHEDULE
 from layer_webhooks.testing import LayerEmulator, make_event
-from layer_webhooks.testing._delivery import RETRY_SCHEDULE
 
 SCALE = 0.0005  # the whole schedule (1660 s) in 0.83 s
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def layer() -> Iterator[LayerEmulator]:
-    with LayerEmulator(token=TOKEN, retry_scale=SCALE) as emulator:
-        yield emulator
+layer = emulator_fixture(retry_scale=SCALE)
 
 
 def active(layer: LayerEmulator, target: Target, events: list[str] | None = None, **options: object) -> str:
@@ -33,12 +30,6 @@ def active(layer: LayerEmulator, target: Target, events: list[str] | None = None
     layer.wait_idle()
     assert layer.get_webhook(webhook["id"])["status"] == "active"
     return str(webhook["id"])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- verification -------------------------------------------------------------------------
@@ -222,7 +213,7 @@ def test_a_slow_answer_is_a_failure(layer: LayerEmulator) -> None:
 
 
 def test_retries_for_a_deleted_webhook_are_abandoned() -> None:
-    with LayerEmulator(token=TOKEN, retry_scale=0.05) as layer, Target(statuses=[503]) as target:
+    with running_emulator(retry_scale=0.05) as layer, Target(statuses=[503]) as target:
         webhook_id = active(layer, target)
         layer.publish(make_event("message.sent"))
         layer.delete_webhook(webhook_id)  # the retry is 0.5 s away
@@ -233,7 +224,7 @@ def test_retries_for_a_deleted_webhook_are_abandoned() -> None:
 
 
 def test_wait_idle_and_wait_for_are_bounded() -> None:
-    with LayerEmulator(token=TOKEN, retry_scale=1.0) as slow, Target(statuses=[503]) as target:
+    with running_emulator(retry_scale=1.0) as slow, Target(statuses=[503]) as target:
         slow.create_webhook(target.url, ["message.sent"], "s")
         slow.wait_idle()
         slow.publish(make_event("message.sent"))

@@ -12,13 +12,13 @@ import pytest
 pytest.importorskip("werkzeug")
 
 import requests
-from support.target import PLATFORM, TOKEN, WEBHOOKS
+from support.emulator import PLATFORM, TOKEN, WEBHOOKS, emulator_fixture
 from support.wsgi_server import Served
 
 from layer_webhooks import Hook, Job, MemoryQueue, Receiver
+from layer_webhooks._layer import DELIVERY_RETRY_SCHEDULE as RETRY_SCHEDULE
 from layer_webhooks.adapters.wsgi import WebhookMiddleware
 from layer_webhooks.testing import LayerEmulator, make_event
-from layer_webhooks.testing._delivery import RETRY_SCHEDULE
 
 SECRET = "e2e secret"
 HOOKS = [
@@ -50,10 +50,7 @@ def service() -> Iterator[Service]:
     running.close()
 
 
-@pytest.fixture
-def layer() -> Iterator[LayerEmulator]:
-    with LayerEmulator(token=TOKEN, retry_scale=0.0005) as emulator:
-        yield emulator
+layer = emulator_fixture(retry_scale=0.0005)
 
 
 def register(layer: LayerEmulator, target_url: str, secret: str, name: str, events: list[str]) -> dict[str, Any]:
@@ -113,8 +110,10 @@ def test_events_arrive_verified_and_queued(layer: LayerEmulator, service: Servic
         seen.append(job.data["message"]["parts"][0]["body"])
 
     service.queue.process("Webhook Example", handle)
-    assert service.queue.run_due() == 2
+    # Issue 10: a job with no handler runs too (logged, then retried on its schedule).
+    assert service.queue.run_due() == 3
     assert seen == ["Hello from the emulator", "again"]
+    assert [(job.name, job.attempt) for job in service.queue.pending()] == [("Conversations", 2)]
 
 
 def test_a_wrong_secret_is_refused_and_retried_until_inactive(layer: LayerEmulator, service: Service) -> None:

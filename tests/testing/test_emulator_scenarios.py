@@ -10,7 +10,8 @@ import pytest
 
 pytest.importorskip("werkzeug")
 
-from support.target import TOKEN, Target
+from support.emulator import emulator_fixture
+from support.target import Target
 
 from layer_webhooks import parse_event
 from layer_webhooks.testing import EVENT_TYPES, LayerEmulator
@@ -18,10 +19,7 @@ from layer_webhooks.testing import EVENT_TYPES, LayerEmulator
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def layer() -> Iterator[LayerEmulator]:
-    with LayerEmulator(token=TOKEN, retry_scale=0.001) as emulator:
-        yield emulator
+layer = emulator_fixture()
 
 
 @pytest.fixture

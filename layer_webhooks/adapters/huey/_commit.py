@@ -18,21 +18,47 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from ...errors import QueueError
-from ._ledger_sql import NewJob
+from ...jobs._ledger import JobLedger, NewJob
 
 _Waiting = list[tuple[NewJob, "asyncio.Future[bool]"]]
+
+#: Huey's message for the run number ``attempt`` of a job, due ``delay`` seconds from now:
+#: ``message_for(job_id, attempt, delay) -> bytes``. Ledgers push these into huey's queue.
+MessageFor = Callable[[str, int, float], bytes]
 
 
 class AsyncWriter(Protocol):
     """Writes batches of new jobs from one event loop."""
 
     async def add(self, jobs: Sequence[NewJob]) -> list[bool]:
-        """As :meth:`Ledger.add`."""
+        """As :meth:`JobLedger.add`."""
         ...
 
     async def aclose(self) -> None:
         """Release what the writer holds (its connection)."""
         ...
+
+
+class HueyLedger(JobLedger, Protocol):
+    """A :class:`JobLedger` in huey's storage that can also write from an event loop."""
+
+    def open_async(self) -> AsyncWriter:
+        """A writer of :meth:`add` batches for the running event loop."""
+        ...
+
+
+class ExecutorWriter:
+    """An :class:`AsyncWriter` that runs a blocking ``add`` in the event loop's default executor."""
+
+    def __init__(self, add: Callable[[Sequence[NewJob]], list[bool]]) -> None:
+        self._add = add
+
+    async def add(self, jobs: Sequence[NewJob]) -> list[bool]:
+        """``add(jobs)`` in the executor."""
+        return await asyncio.get_running_loop().run_in_executor(None, self._add, jobs)
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
 
 
 def _fail(waiting: _Waiting, error: BaseException) -> None:

@@ -1,17 +1,32 @@
-"""The heartbeat of a consumer process: a daemon thread that calls ``beat`` every ``interval``.
+"""A consumer process's name and its heartbeat: a daemon thread that calls ``beat`` every ``interval``.
 
-``HueyQueue`` starts it from huey's startup hook, which huey calls in every worker: the first
-call starts the thread, the others find it running. A forked process starts its own.
+Liveness is per process (dramatiq's model): every job a process runs is claimed under
+:func:`worker_name`, and the heartbeat keeps that name alive. ``HueyQueue`` starts the thread
+from huey's startup hook, which huey calls in every worker: the first call starts it, the
+others find it running. A forked process (``-k process``) gets a new name and its own thread.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
+import socket
 import threading
 from collections.abc import Callable
 
 log = logging.getLogger("layer_webhooks.huey")
+
+_names: dict[int, str] = {}
+
+
+def worker_name() -> str:
+    """This process's worker name, ``host/pid/random`` (the random part: pids are reused)."""
+    pid = os.getpid()
+    name = _names.get(pid)
+    if name is None:  # setdefault: two threads asking at once get the same name
+        name = _names.setdefault(pid, f"{socket.gethostname()}/{pid}/{secrets.token_hex(4)}")
+    return name
 
 
 class Heartbeat:
@@ -46,6 +61,6 @@ class Heartbeat:
             try:
                 self._beat()
             except Exception:
-                log.exception("heartbeat failed (leases not renewed, overdue jobs not requeued); retrying")
+                log.exception("heartbeat failed (this worker may be presumed gone, lost jobs not requeued); retrying")
             if stop.wait(self.interval):
                 return

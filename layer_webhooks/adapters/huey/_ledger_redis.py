@@ -1,17 +1,18 @@
-"""The job ledger (see ``_huey_ledger``) in RedisHuey's Redis: one Lua script per step.
+"""``RedisLedger``: the :class:`~layer_webhooks.jobs._ledger.JobLedger` in RedisHuey's Redis.
 
-Every script takes the same keys, all beside huey's own: the jobs' records, attempts,
-messages and owners (hashes), the waiting and running deadlines (sorted sets), the dead
-records and their failure info (hashes), and huey's queue list, into which messages are
-pushed the way ``RedisStorage.enqueue`` does (``LPUSH``; huey pops with ``BRPOP``). Times are
-the Redis server's (``TIME``), so that consumers on other machines agree on every lease.
+Every write is one Lua script, ``lua/<operation>.lua``, whose header lists the keys it touches
+(all beside huey's own: ``huey.layer_webhooks.<name>.<key>``) and its arguments. Messages are
+pushed into huey's queue list the way ``RedisStorage.enqueue`` does (``LPUSH``; huey pops
+from the right, so a requeue goes first in line with ``RPUSH``). Times are the Redis server's
+(``TIME``), so that consumers on other machines agree on who is alive, unless a clock is given.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib import resources
 from typing import Any
 
 import redis
@@ -19,159 +20,32 @@ import redis.asyncio
 from huey.storage import RedisPriorityQueue, RedisStorage
 
 from ...errors import ConfigurationError
-from ._commit import AsyncWriter
-from ._ledger_sql import Dead, NewJob, Pending
+from ...jobs._ledger import Dead, NewJob, Pending
+from ._commit import AsyncWriter, MessageFor
 
-_NOW = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-"""
-_FORGET = """
-for i = 1, 4 do redis.call('HDEL', KEYS[i], ARGV[1]) end
-redis.call('ZREM', KEYS[5], ARGV[1])
-redis.call('ZREM', KEYS[6], ARGV[1])
-"""
-_HELD = "if redis.call('HGET', KEYS[4], ARGV[1]) ~= ARGV[2] then return 0 end\n"
-
-# KEYS: 1 record, 2 attempt, 3 message, 4 owner, 5 waiting, 6 running, 7 dead, 8 failure, 9 huey's queue.
-_ADD = (  # ARGV: lease, then id, record, message, delay per job; returns "1" (added) or "0" per job
-    _NOW
-    + """
-local added = {}
-for i = 2, #ARGV, 4 do
-  local id = ARGV[i]
-  if redis.call('HSETNX', KEYS[1], id, ARGV[i + 1]) == 1 then
-    redis.call('HSET', KEYS[2], id, 1)
-    redis.call('HSET', KEYS[3], id, ARGV[i + 2])
-    redis.call('ZADD', KEYS[5], now + tonumber(ARGV[i + 3]) + tonumber(ARGV[1]), id)
-    redis.call('LPUSH', KEYS[9], ARGV[i + 2])
-    added[#added + 1] = '1'
-  else
-    added[#added + 1] = '0'
-  end
-end
-return table.concat(added)
-"""
-)
-_CLAIM = (  # ARGV: id, attempt, token, lease
-    _NOW
-    + """
-local record = redis.call('HGET', KEYS[1], ARGV[1])
-if not record or redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return false end
-local holder = redis.call('HGET', KEYS[4], ARGV[1])
-if holder and holder ~= ARGV[3] and tonumber(redis.call('ZSCORE', KEYS[6], ARGV[1]) or '0') > now then
-  return false
-end
-redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
-redis.call('ZREM', KEYS[5], ARGV[1])
-redis.call('ZADD', KEYS[6], now + tonumber(ARGV[4]), ARGV[1])
-return record
-"""
-)
-_RENEW = (  # ARGV: lease, then id, token pairs
-    _NOW
-    + """
-local lost = {}
-for i = 2, #ARGV, 2 do
-  if redis.call('HGET', KEYS[4], ARGV[i]) == ARGV[i + 1] then
-    redis.call('ZADD', KEYS[6], now + tonumber(ARGV[1]), ARGV[i])
-  else
-    lost[#lost + 1] = ARGV[i]
-  end
-end
-return lost
-"""
-)
-_FINISH = _FORGET + "return 1\n"  # ARGV: id
-_RETRY = (  # ARGV: id, token, attempt, message, delay, lease
-    _NOW
-    + _HELD
-    + """
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[4])
-redis.call('HDEL', KEYS[4], ARGV[1])
-redis.call('ZREM', KEYS[6], ARGV[1])
-redis.call('ZADD', KEYS[5], now + tonumber(ARGV[5]) + tonumber(ARGV[6]), ARGV[1])
-redis.call('LPUSH', KEYS[9], ARGV[4])
-return 1
-"""
-)
-_BURY = (  # ARGV: id, token, failure info
-    _HELD
-    + """
-redis.call('HSET', KEYS[7], ARGV[1], redis.call('HGET', KEYS[1], ARGV[1]))
-redis.call('HSET', KEYS[8], ARGV[1], ARGV[3])
-"""
-    + _FORGET
-    + "return 1\n"
-)
-# A requeued job goes to the right end, which BRPOP takes next: it is overdue.
-_REQUEUE = """
-local function requeue(id, lease)
-  local message = redis.call('HGET', KEYS[3], id)
-  redis.call('HDEL', KEYS[4], id)
-  redis.call('ZREM', KEYS[6], id)
-  if not message then redis.call('ZREM', KEYS[5], id) return false end
-  redis.call('ZADD', KEYS[5], now + lease, id)
-  redis.call('RPUSH', KEYS[9], message)
-  return true
-end
-"""
-_RELEASE = (  # ARGV: id, token, lease
-    _NOW
-    + _REQUEUE
-    + _HELD
-    + """
-requeue(ARGV[1], tonumber(ARGV[3]))
-return 1
-"""
-)
-_REAP = (  # ARGV: limit, lease; returns id, 1 (lease ran out) or 0 (message presumed lost), ...
-    _NOW
-    + _REQUEUE
-    + """
-local out = {}
-local idle = redis.call('LLEN', KEYS[9]) == 0
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', now, 'LIMIT', 0, ARGV[1])) do
-  if requeue(id, tonumber(ARGV[2])) then out[#out + 1] = id; out[#out + 1] = 1 end
-end
-if idle then
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, ARGV[1])) do
-    if requeue(id, tonumber(ARGV[2])) then out[#out + 1] = id; out[#out + 1] = 0 end
-  end
-end
-return out
-"""
-)
-_REPLAY = (  # ARGV: id, message, lease
-    _NOW
-    + """
-local record = redis.call('HGET', KEYS[7], ARGV[1])
-if not record then return 0 end
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return -1 end
-redis.call('HSET', KEYS[1], ARGV[1], record)
-redis.call('HSET', KEYS[2], ARGV[1], 1)
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[5], now + tonumber(ARGV[3]), ARGV[1])
-redis.call('LPUSH', KEYS[9], ARGV[2])
-redis.call('HDEL', KEYS[7], ARGV[1])
-redis.call('HDEL', KEYS[8], ARGV[1])
-return 1
-"""
-)
+#: The keys each script takes, in its KEYS order (see the script's header).
+SCRIPTS = {
+    "add": ("record", "attempt", "message", "waiting", "queue"),
+    "claim": ("record", "attempt", "owner", "waiting", "workers"),
+    "finish": ("record", "attempt", "message", "owner", "waiting"),
+    "retry": ("attempt", "message", "owner", "waiting", "queue"),
+    "bury": ("record", "attempt", "message", "owner", "waiting", "dead", "failure"),
+    "release": ("message", "owner", "waiting", "queue"),
+    "beat": ("workers",),
+    "reap": ("message", "owner", "waiting", "workers", "queue"),
+    "replay": ("record", "attempt", "message", "waiting", "dead", "failure", "queue"),
+    "discard": ("dead", "failure"),
+}
 
 
-def add_args(lease: float, jobs: Sequence[NewJob]) -> list[Any]:
-    """The arguments of the add script for ``jobs``."""
-    args: list[Any] = [lease]
-    for job in jobs:
-        args += (job.id, job.record, job.message, job.delay)
-    return args
+@functools.cache
+def source(script: str) -> str:
+    """The Lua source of ``script``, shipped beside this module."""
+    return (resources.files("layer_webhooks.adapters.huey") / "lua" / f"{script}.lua").read_text("utf-8")
 
 
-def added_flags(reply: bytes) -> list[bool]:
-    """The add script's answer: one flag per job."""
-    return [flag == 49 for flag in reply]  # b"1"
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 # What an asyncio connection can take from a sync pool's settings; the rest is redis-py's own.
@@ -191,108 +65,113 @@ def _async_client(pool: redis.ConnectionPool) -> redis.asyncio.Redis:
     return redis.asyncio.Redis(connection_pool=async_pool)
 
 
-class _AsyncWriter:
-    def __init__(self, client: redis.asyncio.Redis, keys: list[str], lease: float) -> None:
-        self._client = client
-        self._script = client.register_script(_ADD)
-        self._keys = keys
-        self._lease = lease
-
-    async def add(self, jobs: Sequence[NewJob]) -> list[bool]:
-        return added_flags(await self._script(self._keys, add_args(self._lease, jobs)))
-
-    async def aclose(self) -> None:
-        await self._client.aclose(close_connection_pool=True)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class RedisLedger:
-    """The ledger in the Redis behind ``storage`` (a huey ``RedisStorage``), on its client."""
+    """The jobs of ``storage`` (a huey ``RedisStorage``) on its client; ``now`` None: the server's clock.
 
-    def __init__(self, storage: RedisStorage, lease: float) -> None:
+    See :class:`JobLedger` for each method.
+    """
+
+    def __init__(
+        self, storage: RedisStorage, lease: float, message_for: MessageFor, now: Callable[[], float] | None
+    ) -> None:
         if isinstance(storage, RedisPriorityQueue):
             raise ConfigurationError("HueyQueue needs RedisHuey (a list queue), not a priority Redis storage")
-        self._conn = conn = storage.conn
-        self._lease = lease
+        self._conn = storage.conn
+        self._lease, self._message_for, self._now = lease, message_for, now
         prefix = f"huey.layer_webhooks.{storage.name}."
-        names = ("record", "attempt", "message", "owner", "waiting", "running", "dead", "failure")
-        self._keys = [prefix + name for name in names] + [storage.queue_key]
-        self._add = conn.register_script(_ADD)
-        self._claim = conn.register_script(_CLAIM)
-        self._renew = conn.register_script(_RENEW)
-        self._finish = conn.register_script(_FINISH)
-        self._retry = conn.register_script(_RETRY)
-        self._bury = conn.register_script(_BURY)
-        self._release = conn.register_script(_RELEASE)
-        self._reap = conn.register_script(_REAP)
-        self._replay = conn.register_script(_REPLAY)
+        self._keys = {name: prefix + name for names in SCRIPTS.values() for name in names}
+        self._keys["queue"] = storage.queue_key
+        self._scripts = {name: self._conn.register_script(source(name)) for name in SCRIPTS}
+
+    def _run(self, script: str, *args: Any) -> Any:
+        return self._scripts[script]([self._keys[key] for key in SCRIPTS[script]], args)
+
+    def _t(self) -> float | str:
+        return "" if self._now is None else self._now()
+
+    def add_args(self, jobs: Sequence[NewJob]) -> list[Any]:
+        """The arguments of ``add.lua`` for ``jobs`` (each one's message made here)."""
+        args: list[Any] = [self._t(), self._lease]
+        for job in jobs:
+            args += (job.id, job.record, self._message_for(job.id, 1, job.delay), job.delay)
+        return args
 
     def add(self, jobs: Sequence[NewJob]) -> list[bool]:
-        """See :meth:`Ledger.add`: one script call, one round trip, for the whole batch."""
-        return added_flags(self._add(self._keys, add_args(self._lease, jobs)))
+        """See :meth:`JobLedger.add`: one script call, one round trip, for the whole batch."""
+        return [flag == ord("1") for flag in self._run("add", *self.add_args(jobs))]
 
     def open_async(self) -> AsyncWriter:
-        """See :meth:`Ledger.open_async`: a ``redis.asyncio`` client like huey's own, for this loop."""
-        return _AsyncWriter(_async_client(self._conn.connection_pool), self._keys, self._lease)
+        """A writer of :meth:`add` batches on a ``redis.asyncio`` client like huey's own, for this loop."""
+        return _AsyncWriter(self, _async_client(self._conn.connection_pool))
 
-    def claim(self, job_id: str, attempt: int, token: str) -> str | None:
-        """See :meth:`Ledger.claim`."""
-        record = self._claim(self._keys, [job_id, attempt, token, self._lease])
+    def claim(self, job_id: str, attempt: int, worker: str) -> str | None:
+        """See :meth:`JobLedger.claim`."""
+        record = self._run("claim", self._t(), self._lease, job_id, attempt, worker)
         return None if record is None else _text(record)
 
-    def renew(self, held: Sequence[tuple[str, str]]) -> list[str]:
-        """See :meth:`Ledger.renew`."""
-        args: list[Any] = [self._lease]
-        for pair in held:
-            args += pair
-        return [_text(job_id) for job_id in self._renew(self._keys, args)]
-
     def finish(self, job_id: str) -> None:
-        """See :meth:`Ledger.finish`."""
-        self._finish(self._keys, [job_id])
+        """See :meth:`JobLedger.finish`."""
+        self._run("finish", job_id)
 
-    def retry(self, job_id: str, token: str, attempt: int, message: bytes, delay: float) -> bool:
-        """See :meth:`Ledger.retry`."""
-        return bool(self._retry(self._keys, [job_id, token, attempt, message, delay, self._lease]))
+    def retry(self, job_id: str, worker: str, attempt: int, delay: float) -> bool:
+        """See :meth:`JobLedger.retry`."""
+        message = self._message_for(job_id, attempt, delay)
+        return bool(self._run("retry", self._t(), self._lease, job_id, worker, attempt, delay, message))
 
-    def bury(self, job_id: str, token: str, attempt: int, error: str) -> bool:
-        """See :meth:`Ledger.bury`."""
-        return bool(self._bury(self._keys, [job_id, token, json.dumps([attempt, error, time.time()])]))
+    def bury(self, job_id: str, worker: str, attempt: int, error: str) -> bool:
+        """See :meth:`JobLedger.bury`."""
+        return bool(self._run("bury", self._t(), job_id, worker, attempt, error))
 
-    def release(self, job_id: str, token: str) -> bool:
-        """See :meth:`Ledger.release`."""
-        return bool(self._release(self._keys, [job_id, token, self._lease]))
+    def release(self, job_id: str, worker: str) -> bool:
+        """See :meth:`JobLedger.release`."""
+        return bool(self._run("release", self._t(), self._lease, job_id, worker))
+
+    def beat(self, worker: str) -> None:
+        """See :meth:`JobLedger.beat`."""
+        self._run("beat", self._t(), worker)
 
     def reap(self, limit: int) -> list[tuple[str, bool]]:
-        """See :meth:`Ledger.reap`."""
-        out = self._reap(self._keys, [limit, self._lease])
+        """See :meth:`JobLedger.reap`."""
+        out = self._run("reap", self._t(), self._lease, limit)
         return [(_text(job_id), bool(expired)) for job_id, expired in zip(out[::2], out[1::2], strict=True)]
 
     def pending(self) -> list[Pending]:
-        """See :meth:`Ledger.pending`."""
+        """See :meth:`JobLedger.pending`: running jobs first, then waiting ones, soonest ready first."""
+        keys = self._keys
         with self._conn.pipeline(transaction=True) as pipe:
-            records, attempts = pipe.hgetall(self._keys[0]).hgetall(self._keys[1]).execute()
-        return [(_text(k), _text(v), int(attempts.get(k, 1))) for k, v in records.items()]
+            pipe.hgetall(keys["record"]).hgetall(keys["attempt"]).zrange(keys["waiting"], 0, -1, withscores=True)
+            records, attempts, waiting = pipe.execute()
+        order = {job_id: score for job_id, score in waiting}
+        ids = sorted(records, key=lambda job_id: order.get(job_id, float("-inf")))
+        return [Pending(_text(job_id), _text(records[job_id]), int(attempts.get(job_id, 1))) for job_id in ids]
 
     def dead(self) -> list[Dead]:
-        """See :meth:`Ledger.dead`."""
+        """See :meth:`JobLedger.dead`."""
         with self._conn.pipeline(transaction=True) as pipe:
-            records, failures = pipe.hgetall(self._keys[6]).hgetall(self._keys[7]).execute()
+            records, failures = pipe.hgetall(self._keys["dead"]).hgetall(self._keys["failure"]).execute()
         dead = []
-        for key, record in records.items():
-            attempt, error, failed_at = json.loads(failures.get(key, b'[0, "", 0]'))
-            dead.append((_text(key), _text(record), int(attempt), str(error), float(failed_at)))
-        return sorted(dead, key=lambda item: item[4])
+        for job_id, record in records.items():
+            attempt, error, failed_at = json.loads(failures.get(job_id, b'[0, "", 0]'))
+            dead.append(Dead(_text(job_id), _text(record), int(attempt), str(error), float(failed_at)))
+        return sorted(dead, key=lambda item: item.failed_at)
 
-    def replay(self, job_id: str, message: bytes) -> int:
-        """See :meth:`Ledger.replay`."""
-        return int(self._replay(self._keys, [job_id, message, self._lease]))
+    def replay(self, job_id: str) -> int:
+        """See :meth:`JobLedger.replay`."""
+        return int(self._run("replay", self._t(), self._lease, job_id, self._message_for(job_id, 1, 0.0)))
 
     def discard(self, job_id: str) -> bool:
-        """See :meth:`Ledger.discard`."""
-        with self._conn.pipeline(transaction=True) as pipe:
-            removed, _ = pipe.hdel(self._keys[6], job_id).hdel(self._keys[7], job_id).execute()
-        return bool(removed)
+        """See :meth:`JobLedger.discard`."""
+        return bool(self._run("discard", job_id))
+
+
+class _AsyncWriter:
+    def __init__(self, ledger: RedisLedger, client: redis.asyncio.Redis) -> None:
+        self._ledger, self._client = ledger, client
+        self._script = client.register_script(source("add"))
+        self._keys = [ledger._keys[key] for key in SCRIPTS["add"]]
+
+    async def add(self, jobs: Sequence[NewJob]) -> list[bool]:
+        return [flag == ord("1") for flag in await self._script(self._keys, self._ledger.add_args(jobs))]
+
+    async def aclose(self) -> None:
+        await self._client.aclose(close_connection_pool=True)

@@ -1,33 +1,31 @@
 """The emulator's HTTP face, a WSGI app: the Webhooks REST API and the Platform API pieces
-(layer-protocol.md §4-5), answering every error with Layer's error body, never a traceback."""
+(layer-protocol.md §4-5), answering every error with Layer's error body, never a traceback.
+
+It serves an :class:`~._state.EmulatorState` through its public methods only.
+"""
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from ..._layer import CONVERSATION_PREFIX, PLATFORM_MEDIA_TYPE, WEBHOOKS_MEDIA_TYPE, WEBHOOKS_VERSIONS
 from ...errors import ConfigurationError, LayerAPIError
-from .._payloads import CONVERSATION_PREFIX, app_uuid
+from ...rest._urls import canonical_app_uuid
 from ._layer_errors import error_body, layer_error
+from ._state import APIRequest, EmulatorState
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-    from ._emulator import LayerEmulator
-
 log = logging.getLogger("layer_webhooks.testing")
 
-WEBHOOKS_MEDIA = "application/vnd.layer.webhooks+json"
-PLATFORM_MEDIA = "application/vnd.layer+json"
-_VERSIONS = ("1.0", "2.0", "3.0")
 _PLATFORM = ("conversation", "message", "identity")
 _HTTP_WARNING = '299 - "Layer requires an https target_url; the emulator allows http on loopback"'
 
@@ -47,23 +45,6 @@ _URLS = Map(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class APIRequest:
-    """One request the emulator's API answered: ``headers`` with lowercase names (the
-    ``authorization`` header is never kept), the raw ``body``, and the ``status`` answered."""
-
-    method: str
-    path: str
-    query: str
-    headers: Mapping[str, str]
-    body: bytes
-    status: int
-
-    def json(self) -> Any:
-        """The body, parsed (None when empty)."""
-        return json.loads(self.body) if self.body else None
-
-
 def _json(status: int, body: Any, headers: Iterable[tuple[str, str]] = ()) -> Response:
     return Response(json.dumps(body), status, headers=list(headers), content_type="application/json")
 
@@ -79,7 +60,7 @@ def _accepts(header: str | None, media: str) -> bool:
             continue
         for param in params.split(";"):
             name, _, value = param.partition("=")
-            if name.strip().lower() == "version" and value.strip().strip('"') in _VERSIONS:
+            if name.strip().lower() == "version" and value.strip().strip('"') in WEBHOOKS_VERSIONS:
                 return True
     return False
 
@@ -91,14 +72,14 @@ def _found(lookup: Callable[[str], dict[str, Any]], key: str) -> dict[str, Any]:
         raise layer_error("not_found", f"No object {key!r} was found.") from None
 
 
-class API:
-    """The WSGI app that serves ``layer``'s state."""
+class RestApp:
+    """The WSGI app that serves ``state``."""
 
-    def __init__(self, layer: LayerEmulator) -> None:
-        self.layer = layer
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        """Serve one request, and log it in ``layer.requests``."""
+        """Serve one request, and add it to the state's request log."""
         request = Request(environ)
         body = request.get_data(cache=True)
         try:
@@ -110,11 +91,11 @@ class API:
             response = _error(layer_error("internal_server_error", "The emulator failed; see its log."))
         headers = {k.lower(): v for k, v in request.headers.items() if k.lower() != "authorization"}
         query = request.query_string.decode("latin-1")
-        self.layer._log_request(APIRequest(request.method, request.path, query, headers, body, response.status_code))
+        self.state.log_request(APIRequest(request.method, request.path, query, headers, body, response.status_code))
         return response(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:
-        fault = self.layer._take_fault()
+        fault = self.state.take_fault()
         if fault is not None:
             error, retry_after = fault
             return _error(error, [("Retry-After", retry_after)] if retry_after else [])
@@ -128,44 +109,43 @@ class API:
         except HTTPException:
             raise layer_error("invalid_endpoint", f"There is no endpoint {request.path}.") from None
         try:
-            app = app_uuid(args["app"])
+            app = canonical_app_uuid(args["app"])
         except ConfigurationError:
             app = None
-        if app != self.layer.app_id:
+        if app != self.state.app_id:
             raise layer_error("invalid_app_id", "The app id in the URL is not this app's.")
-        media = PLATFORM_MEDIA if endpoint in _PLATFORM else WEBHOOKS_MEDIA
+        media = PLATFORM_MEDIA_TYPE if endpoint in _PLATFORM else WEBHOOKS_MEDIA_TYPE
         if not _accepts(request.headers.get("Accept"), media):
             message = f"The Accept header must be '{media}; version=1.0'."
             raise layer_error("invalid_header", message, data={"header": "Accept"})
         if endpoint == "create":
             return self._create(request)
-        layer = self.layer
+        state, webhooks = self.state, self.state.webhooks
         if endpoint == "list":
-            return _json(200, layer.list_webhooks())
+            return _json(200, webhooks.show_all())
         if endpoint == "get":
-            return _json(200, layer.get_webhook(args["hook"]))
+            return _json(200, webhooks.show(args["hook"]))
         if endpoint == "activate":
-            return _json(200, layer.activate_webhook(args["hook"]))
+            return _json(200, webhooks.activate(args["hook"]))
         if endpoint == "deactivate":
-            return _json(200, layer.deactivate_webhook(args["hook"]))
+            return _json(200, webhooks.deactivate(args["hook"]))
         if endpoint == "delete":
-            layer.delete_webhook(args["hook"])
+            webhooks.delete(args["hook"])
             return Response(status=204)
         if endpoint == "conversation":
-            return _json(200, _found(layer.conversation, args["conversation"]))
+            return _json(200, _found(state.conversation, args["conversation"]))
         if endpoint == "message":
-            found = _found(layer.message, args["message"])
+            found = _found(state.message, args["message"])
             if found["conversation"]["id"] != CONVERSATION_PREFIX + args["conversation"]:
                 raise layer_error("not_found", f"No message {args['message']} in that conversation.")
             return _json(200, found)
-        return _json(200, _found(layer.identity, args["user"]))
+        return _json(200, _found(state.identity, args["user"]))
 
     def _authenticate(self, header: str | None) -> None:
         if not header:
             raise layer_error("authentication_required", "The Authorization header is missing.")
         scheme, _, token = header.partition(" ")
-        expected = self.layer.token.encode("utf-8")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode("latin-1"), expected):
+        if scheme.lower() != "bearer" or not self.state.token_matches(token.strip()):
             raise layer_error("authentication_required", "The bearer token is not valid for this app.")
 
     def _create(self, request: Request) -> Response:
@@ -176,7 +156,7 @@ class API:
             body = json.loads(request.get_data(cache=True))
         except (ValueError, RecursionError):
             raise layer_error("invalid_request", "The request body is not valid JSON.") from None
-        webhook = self.layer._create(body)
+        webhook = self.state.webhooks.create(body)
         headers = [("Location", webhook["url"])]
         if webhook["target_url"].startswith("http:"):
             headers.append(("Warning", _HTTP_WARNING))

@@ -1,199 +1,158 @@
-"""The emulator's chat state: conversations, messages, identities, and the event each change emits.
+"""Everything the emulator knows, behind one lock: what its REST app serves and its Python API reads.
 
-Pure state, no I/O: every change returns the Webhooks 1.0 payload that Layer would have sent
-(layer-protocol.md §3); the emulator publishes it. Not thread-safe: the emulator holds its lock.
+:class:`EmulatorState` holds the webhooks and their verification, the deliveries, the chat
+state, the API request log and the faults to inject. The REST app and :class:`LayerEmulator`
+both go through its public methods; neither reaches into the other.
 """
 
 from __future__ import annotations
 
 import copy
-import uuid
-from collections.abc import Iterable, Mapping, Sequence
+import hmac
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from ...config._hooks import STATUSES
-from .._payloads import (
-    CONVERSATION_PREFIX,
-    MESSAGE_PREFIX,
-    Who,
-    actor_of,
-    conversation_object,
-    envelope,
-    identity,
-    message_object,
-    timestamp,
-    uuid_of,
-)
+from ..._layer import DEFAULT_BASE_URL
+from ...errors import LayerAPIError
+from ._chat_state import ChatState, Ref
+from ._layer_errors import error_for_status
+from ._publisher import Publisher
+from ._webhook_registry import WebhookRegistry
+from ._worker import Worker
 
-Ref = str | Mapping[str, Any]
-_RANK = {status: rank for rank, status in enumerate(STATUSES)}
+#: A fault to answer: the error, and the ``Retry-After`` header to send with it (None: none).
+Fault = tuple[LayerAPIError, str | None]
 
 
-def _key(ref: Ref, prefix: str) -> str:
-    value = ref.get("id") if isinstance(ref, Mapping) else ref
-    if not isinstance(value, str):
-        raise TypeError(f"expected an id or an object with an 'id', got {ref!r}")
-    return uuid_of(value, prefix)
+@dataclass(frozen=True, slots=True)
+class APIRequest:
+    """One request the emulator's API answered: ``headers`` with lowercase names (the
+    ``authorization`` header is never kept), the raw ``body``, and the ``status`` answered."""
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+    body: bytes
+    status: int
+
+    def json(self) -> Any:
+        """The body, parsed (None when empty)."""
+        return json.loads(self.body) if self.body else None
 
 
-def _users(users: Iterable[str], what: str) -> list[str]:
-    if isinstance(users, str):
-        raise TypeError(f"{what} must be a list of user ids, not a string")
-    result = list(dict.fromkeys(users))
-    if not all(isinstance(user, str) and user for user in result):
-        raise ValueError(f"{what} must be non-empty user id strings")
-    return result
+class EmulatorState:
+    """The state of one emulated app ``app_id`` (a UUID) whose API wants bearer ``token``.
 
+    ``webhooks`` is the registry the Webhooks REST API serves, ``publisher`` delivers events
+    and keeps their log; both run their background work on one worker, from :meth:`start`
+    until :meth:`close`. The chat state is read through copies, so callers never hold it.
+    """
 
-class World:
-    """Conversations, messages and identities of one app, whose URLs start with ``root``."""
+    def __init__(self, token: str, app_id: str, *, retry_scale: float, timeout: float, legacy_fields: bool) -> None:
+        self.app_id = app_id
+        self._token = token.encode("utf-8")
+        self._lock = threading.RLock()
+        self._worker = Worker("layer-emulator-worker")
+        #: The registered webhooks and their verification.
+        self.webhooks = WebhookRegistry(app_id, self._lock, self._worker, timeout=timeout, legacy_fields=legacy_fields)
+        #: The deliveries and their retries.
+        self.publisher = Publisher(self.webhooks, self._lock, self._worker, retry_scale=retry_scale, timeout=timeout)
+        self._chat = ChatState(app_id, DEFAULT_BASE_URL)
+        self._requests: list[APIRequest] = []
+        self._faults: list[Fault] = []
 
-    def __init__(self, app: str, root: str) -> None:
-        self.app = app
-        self.root = root
-        self.conversations: dict[str, dict[str, Any]] = {}
-        self.messages: dict[str, dict[str, Any]] = {}
-        self.identities: dict[str, dict[str, Any]] = {}
+    # -- the background worker -------------------------------------------------------------
 
-    # -- lookups -------------------------------------------------------------------------
+    def start(self, root: str) -> None:
+        """Start the worker; URLs are shown under ``root`` (the server's base URL) from now on."""
+        self.webhooks.root = self._chat.root = root
+        self._worker.start()
+
+    def close(self, timeout: float) -> None:
+        """Stop the worker (waiting calls are dropped; a running one gets ``timeout`` s)."""
+        self._worker.close(timeout)
+        self.webhooks.root = DEFAULT_BASE_URL
+
+    def wait_idle(self, timeout: float) -> None:
+        """Wait until no verification or retry waits or runs.
+
+        :raises TimeoutError: when background work remains after ``timeout`` seconds.
+        """
+        if not self._worker.wait_idle(timeout):
+            raise TimeoutError(f"emulator still busy after {timeout:g} s ({self._worker.pending()} jobs)")
+
+    # -- the API's gate: the token, injected faults, the request log ------------------------
+
+    def token_matches(self, token: str) -> bool:
+        """Whether ``token`` is the app's bearer token (compared in constant time)."""
+        return hmac.compare_digest(token.encode("latin-1", "replace"), self._token)
+
+    def fail_next(self, n: int, status: int, retry_after: int | str | None) -> None:
+        """Answer the next ``n`` API requests with ``status`` and Layer's error for it, with a
+        ``Retry-After`` header when ``retry_after`` is given.
+
+        :raises ValueError: for a negative ``n`` or ``retry_after``, or a status not in 400-599.
+        """
+        if not isinstance(n, int) or n < 0:
+            raise ValueError("n must be an int >= 0")
+        if not isinstance(status, int) or not 400 <= status <= 599:
+            raise ValueError("status must be an HTTP error status (400-599)")
+        if isinstance(retry_after, int) and retry_after < 0:
+            raise ValueError("retry_after must be >= 0 seconds")
+        header = None if retry_after is None else str(retry_after)
+        with self._lock:
+            self._faults.extend([(error_for_status(status), header)] * n)
+
+    def take_fault(self) -> Fault | None:
+        """The next fault to answer, removed from the queue; None when none is due."""
+        with self._lock:
+            return self._faults.pop(0) if self._faults else None
+
+    def log_request(self, entry: APIRequest) -> None:
+        """Add an answered request to the log."""
+        with self._lock:
+            self._requests.append(entry)
+
+    def api_requests(self) -> list[APIRequest]:
+        """Every request answered, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    # -- the Platform API's state (layer-protocol.md §5) ------------------------------------
 
     def conversation(self, ref: Ref) -> dict[str, Any]:
-        """The conversation ``ref`` (an id, UUID or conversation object); KeyError if unknown."""
-        key = _key(ref, CONVERSATION_PREFIX)
-        if key not in self.conversations:
-            raise KeyError(f"no conversation {ref!r} in the emulator")
-        return self.conversations[key]
+        """A copy of the conversation ``ref``; KeyError when unknown or deleted."""
+        with self._lock:
+            return copy.deepcopy(self._chat.conversation(ref))
 
     def message(self, ref: Ref) -> dict[str, Any]:
-        """The message ``ref`` (an id, UUID or message object); KeyError if unknown or deleted."""
-        key = _key(ref, MESSAGE_PREFIX)
-        if key not in self.messages:
-            raise KeyError(f"no message {ref!r} in the emulator")
-        return self.messages[key]
+        """A copy of the message ``ref``; KeyError when unknown or deleted."""
+        with self._lock:
+            return copy.deepcopy(self._chat.message(ref))
 
-    def _event(self, event_type: str, actor: Who | None, **objects: Any) -> dict[str, Any]:
-        snapshot = {name: copy.deepcopy(value) for name, value in objects.items()}
-        return envelope(event_type, actor=None if actor is None else actor_of(actor), **snapshot)
-
-    # -- conversations -------------------------------------------------------------------
-
-    def create_conversation(
-        self,
-        participants: Iterable[str],
-        metadata: Mapping[str, Any] | None = None,
-        distinct: bool = False,
-        actor: Who | None = None,
-    ) -> dict[str, Any]:
-        """A new conversation; returns ``conversation.created``."""
-        people = _users(participants, "participants")
-        if not people:
-            raise ValueError("a conversation needs participants")
-        key = str(uuid.uuid4())
-        self.conversations[key] = conversation_object(
-            conversation_uuid=key,
-            participants=people,
-            metadata=copy.deepcopy(dict(metadata or {})),
-            distinct=distinct,
-            created_at=timestamp(),
-            app=self.app,
-            root=self.root,
-        )
-        return self._event("conversation.created", actor, conversation=self.conversations[key])
-
-    def set_metadata(self, ref: Ref, metadata: Mapping[str, Any], actor: Who | None = None) -> dict[str, Any]:
-        """Replace the metadata; returns ``conversation.updated.metadata`` (the whole conversation)."""
-        conversation = self.conversation(ref)
-        conversation["metadata"] = copy.deepcopy(dict(metadata))
-        return self._event("conversation.updated.metadata", actor, conversation=conversation)
-
-    def update_participants(
-        self, ref: Ref, add: Iterable[str] = (), remove: Iterable[str] = (), actor: Who | None = None
-    ) -> dict[str, Any] | None:
-        """Add and remove participants; returns ``conversation.updated.participants``, or None
-        when nothing changed (Layer sent no event then)."""
-        conversation = self.conversation(ref)
-        gone = set(_users(remove, "remove"))
-        before = conversation["participants"]
-        after = list(dict.fromkeys([p for p in before if p not in gone] + _users(add, "add")))
-        if after == before:
-            return None
-        conversation["participants"] = after
-        return self._event("conversation.updated.participants", actor, conversation=conversation)
-
-    def delete_conversation(self, ref: Ref, actor: Who | None = None) -> dict[str, Any]:
-        """Forget the conversation and its messages; returns ``conversation.deleted``."""
-        conversation = self.conversation(ref)
-        key = _key(conversation, CONVERSATION_PREFIX)
-        del self.conversations[key]
-        for message_key in [k for k, m in self.messages.items() if m["conversation"]["id"] == conversation["id"]]:
-            del self.messages[message_key]
-        return self._event("conversation.deleted", actor, conversation=conversation)
-
-    # -- messages ------------------------------------------------------------------------
-
-    def send_message(
-        self,
-        ref: Ref,
-        sender: Who,
-        text: str = "",
-        recipients: Iterable[str] | None = None,
-        parts: Sequence[Mapping[str, Any]] | None = None,
-    ) -> dict[str, Any]:
-        """A new message; returns ``message.sent``.
-
-        ``sender`` is a participant's user id, or ``{"name": ...}`` for a service sender.
-        ``recipients`` default to the other participants; each is ``sent``, a user sender ``read``.
-        """
-        conversation = self.conversation(ref)
-        who = actor_of(sender)
-        sender_id = who.get("user_id")
-        if sender_id is not None and sender_id not in conversation["participants"]:
-            raise ValueError(f"sender {sender_id!r} is not a participant of {conversation['id']}")
-        if recipients is None:
-            recipients = [p for p in conversation["participants"] if p != sender_id]
-        statuses = dict.fromkeys(_users(recipients, "recipients"), "sent")
-        if sender_id is not None:
-            statuses = {sender_id: "read", **statuses}
-        key = str(uuid.uuid4())
-        self.messages[key] = message_object(
-            message_uuid=key,
-            conversation_uuid=_key(conversation, CONVERSATION_PREFIX),
-            sender=who,
-            text=text,
-            parts=parts,
-            recipient_status=statuses,
-            sent_at=timestamp(),
-            app=self.app,
-            root=self.root,
-        )
-        return self._event("message.sent", who, message=self.messages[key])
-
-    def mark(self, ref: Ref, user: str, status: str) -> dict[str, Any] | None:
-        """Move ``user``'s status forward to ``delivered`` or ``read``; returns
-        ``message.delivered`` / ``message.read``, or None when the status would not advance
-        (statuses never go back, and Layer sent no event then)."""
-        if status not in ("delivered", "read"):
-            raise ValueError(f"status must be 'delivered' or 'read', not {status!r}")
-        message = self.message(ref)
-        statuses = message["recipient_status"]
-        if user not in statuses:
-            raise ValueError(f"{user!r} is not a recipient of {message['id']}")
-        if _RANK[status] <= _RANK.get(statuses[user], -1):
-            return None
-        statuses[user] = status
-        return self._event(f"message.{status}", user, message=message)
-
-    def delete_message(self, ref: Ref, actor: Who | None = None) -> dict[str, Any]:
-        """Forget the message; returns ``message.deleted`` (by the sender unless ``actor``)."""
-        message = self.message(ref)
-        del self.messages[_key(message, MESSAGE_PREFIX)]
-        return self._event("message.deleted", message["sender"] if actor is None else actor, message=message)
-
-    # -- identities ----------------------------------------------------------------------
+    def identity(self, user_id: str) -> dict[str, Any]:
+        """A copy of the identity of ``user_id``; KeyError when none was set."""
+        with self._lock:
+            return copy.deepcopy(self._chat.identities[user_id])
 
     def set_identity(self, user_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """Set the identity the Platform API returns for ``user_id``."""
-        if not isinstance(user_id, str) or not user_id:
-            raise ValueError("user_id must be a non-empty string")
-        self.identities[user_id] = identity(user_id, app=self.app, root=self.root, **copy.deepcopy(dict(fields)))
-        return self.identities[user_id]
+        """Set the identity of ``user_id`` from ``fields``; returns a copy."""
+        with self._lock:
+            return copy.deepcopy(self._chat.set_identity(user_id, fields))
+
+    def remove_identity(self, user_id: str) -> None:
+        """Forget the identity of ``user_id``."""
+        with self._lock:
+            self._chat.identities.pop(user_id, None)
+
+    def emit(self, change: Callable[[ChatState], dict[str, Any] | None]) -> dict[str, Any] | None:
+        """Apply ``change`` to the chat state and publish the event it returns (if any); return it."""
+        with self._lock:
+            payload = change(self._chat)
+        if payload is not None:
+            self.publisher.publish(payload)
+        return payload

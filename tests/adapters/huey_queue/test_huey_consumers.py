@@ -1,8 +1,10 @@
 """HueyQueue with real ``huey_consumer`` processes, on a real Redis and on SQLite.
 
-The consumers run tests/huey_app.py with a one-second lease (heartbeat every 1/3 s) and
-write what their handlers do to a notes file (huey_app_runner.py). Every wait is bounded
-and every consumer is killed at the end of its test.
+The consumers run tests/support/huey_app.py with a half-second lease (each consumer process
+beats every 1/6 s) and write what their handlers do to a notes file (huey_app_runner.py).
+Every wait is bounded and every consumer is killed at the end of its test. Handlers that are
+killed or interrupted sleep only in their first run (``sleep_once``), so that the run that
+matters is not slept again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pytest
 
 pytest.importorskip("huey")
 
-from support.huey_app import build
+from support.huey_app import BACKOFF, build
 from support.huey_app_runner import Consumers, steps
 from support.redis_server import RedisServer
 
@@ -26,7 +28,11 @@ from layer_webhooks.adapters.huey import HueyQueue
 
 pytestmark = pytest.mark.slow
 
-LEASE = 1.0
+LEASE = 0.5
+DELAY = 1.0
+# After the last end: any second run of a job would have started by now (its claim comes
+# before the first run's finish, and a requeued message is taken within a poll, -m 0.1).
+SETTLE = 0.3
 
 
 @pytest.fixture(params=["redis", "sqlite"])
@@ -87,26 +93,26 @@ def test_the_delay_is_honoured(app: App) -> None:
     queue, consumers = app
     consumers.start()
     enqueued = time.time()
-    queue.enqueue("job", {}, job_id="later", delay=2.0)
+    queue.enqueue("job", {}, job_id="later", delay=DELAY)
     queue.enqueue("job", {}, job_id="now")
     notes = consumers.ended("later", "now")
     [now], [later] = steps(notes, "start", "now"), steps(notes, "start", "later")
     assert now["t"] - enqueued < 1.5
     # huey's scheduler looks every second: up to ~1 s late, never early.
-    assert 2.0 - 0.05 <= later["t"] - enqueued <= 2.0 + 2.5
+    assert DELAY - 0.05 <= later["t"] - enqueued <= DELAY + 2.5
 
 
 def test_retries_back_off_and_the_last_failure_is_kept_for_replay(app: App, tmp_path: Path) -> None:
     queue, consumers = app
     consumers.start(workers=2)
     needed = tmp_path / "fixed"
-    queue.enqueue("job", {"fail_until": 3}, job_id="flaky")  # 3 attempts, backoff 0.5 s
+    queue.enqueue("job", {"fail_until": 3}, job_id="flaky")  # 3 attempts, BACKOFF then 2 * BACKOFF
     queue.enqueue("job", {"need": str(needed)}, job_id="broken")
     notes = consumers.ended("flaky")
     starts = [n["t"] for n in steps(notes, "start", "flaky")]
     assert [n["attempt"] for n in steps(notes, "start", "flaky")] == [1, 2, 3]
-    assert starts[1] - starts[0] >= 0.5 - 0.05
-    assert starts[2] - starts[1] >= 1.0 - 0.05
+    assert starts[1] - starts[0] >= BACKOFF - 0.05
+    assert starts[2] - starts[1] >= 2 * BACKOFF - 0.05
 
     deadline = time.monotonic() + 15
     while not queue.dead_letters():
@@ -125,33 +131,31 @@ def test_retries_back_off_and_the_last_failure_is_kept_for_replay(app: App, tmp_
     assert queue.dead_letters() == []
 
 
-def test_a_job_whose_consumer_was_killed_runs_again_once_its_lease_runs_out(
-    app: App,
-) -> None:
+def test_a_job_whose_consumer_was_killed_runs_again_once_its_lease_runs_out(app: App, tmp_path: Path) -> None:
     queue, consumers = app
     first = consumers.start()
-    queue.enqueue("job", {"sleep": 1.5}, job_id="survivor")
+    queue.enqueue("job", {"sleep": 30, "sleep_once": str(tmp_path / "slept")}, job_id="survivor")
     consumers.wait_for(lambda notes: bool(steps(notes, "start", "survivor")), 10)
+    second = consumers.start()  # alive beside the first: the first's job is not its to take
     killed_at = time.time()
     first.send_signal(signal.SIGKILL)
     first.wait(10)
-    second = consumers.start()
     notes = consumers.ended("survivor")
     wait_until_done(queue)
     starts = steps(notes, "start", "survivor")
     assert [n["pid"] for n in starts] == [first.pid, second.pid]
     assert [n["pid"] for n in steps(notes, "end", "survivor")] == [second.pid]
-    # Not before the lease ran out; soon after (lease + heartbeat + polling).
-    assert LEASE - 0.1 <= starts[1]["t"] - killed_at <= LEASE + 6.0
+    # Not before the lease ran out: it counts from the killed process's last beat, at most
+    # lease / 3 before the kill; soon after (lease + heartbeat + polling).
+    assert LEASE * 2 / 3 - 0.1 <= starts[1]["t"] - killed_at <= LEASE + 6.0
 
 
 def test_a_handler_three_times_longer_than_the_lease_runs_once(app: App) -> None:
     queue, consumers = app
-    consumers.start()
-    consumers.start()
+    consumers.start_all(2)
     queue.enqueue("job", {"sleep": 3 * LEASE}, job_id="long")
     consumers.ended("long")
-    time.sleep(LEASE + 0.5)  # a lease that was not renewed would have run out by now
+    time.sleep(SETTLE)  # a consumer presumed gone mid-run would have seen its job run again by now
     notes = consumers.notes()
     assert len(steps(notes, "start", "long")) == 1
     wait_until_done(queue)
@@ -164,19 +168,19 @@ def test_a_duplicate_message_taken_by_another_worker_of_the_same_consumer_change
     queue.huey.enqueue(message)  # the same message again, as a requeue racing the original makes
     consumers.start(workers=2)
     consumers.ended("twice")
-    time.sleep(LEASE + 0.5)
+    time.sleep(SETTLE)
     assert len(steps(consumers.notes(), "start", "twice")) == 1
     wait_until_done(queue)
 
 
 @pytest.mark.parametrize("flags", [("-g", "TERM", "-t", "0.3"), ()], ids=["graceful-TERM", "default"])
 def test_sigterm_hands_the_running_job_to_another_consumer(
-    make_app: Callable[[float], App], flags: tuple[str, ...]
+    make_app: Callable[[float], App], flags: tuple[str, ...], tmp_path: Path
 ) -> None:
     lease = 4.0  # long, so that a job handed back cannot be mistaken for one whose lease ran out
     queue, consumers = make_app(lease)
     stopping = consumers.start(*flags)
-    queue.enqueue("job", {"sleep": 3.0}, job_id="handed")
+    queue.enqueue("job", {"sleep": 30, "sleep_once": str(tmp_path / "slept")}, job_id="handed")
     consumers.wait_for(lambda notes: bool(steps(notes, "start", "handed")), 10)
     other = consumers.start()
     stopped_at = time.time()
@@ -185,7 +189,8 @@ def test_sigterm_hands_the_running_job_to_another_consumer(
     starts = steps(notes, "start", "handed")
     assert [n["pid"] for n in starts] == [stopping.pid, other.pid]
     assert [n["pid"] for n in steps(notes, "end", "handed")] == [other.pid]
-    # Handed back at shutdown (at once, or after -t 0.3 s), not left for its lease to run out.
+    # Handed back at shutdown (at once, or after -t 0.3 s), not left for its lease to run out
+    # (at the earliest 2/3 of a lease after the stopping process's last beat).
     assert starts[1]["t"] - stopped_at < lease / 2
     wait_until_done(queue)
 

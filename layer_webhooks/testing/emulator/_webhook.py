@@ -1,5 +1,5 @@
-"""The emulator's webhooks: what the REST API accepts on create, and how it shows a webhook
-(layer-protocol.md §4)."""
+"""One registered webhook: the record, the create body read into it, and how the REST API shows
+it (layer-protocol.md §4)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from ..._layer import webhook_id
 from ...errors import LayerAPIError
-from .._delivery import is_loopback
 from .._payloads import EVENT_TYPES
 from ._layer_errors import layer_error
+from ._outgoing import is_loopback
 
 Status = Literal["unverified", "active", "inactive"]
 
@@ -36,7 +37,7 @@ class Webhook:
 
     def layer_id(self, app: str) -> str:
         """``layer:///apps/<app>/webhooks/<uuid>``."""
-        return f"layer:///apps/{app}/webhooks/{self.uuid}"
+        return webhook_id(app, self.uuid)
 
     def as_json(self, app: str, root: str, *, legacy: bool = False) -> dict[str, Any]:
         """The webhook as the REST API shows it; never the secret.

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import logging
 import math
+import os
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +25,8 @@ import pytest
 pytest.importorskip("huey")
 
 from huey import FileHuey, Huey, MemoryHuey, PriorityRedisHuey, RedisHuey, SqliteHuey
+from huey.signals import SIGNAL_INTERRUPTED
+from support.clock import Clock
 from support.payloads import SECRET, load_fixture, signed
 from support.redis_server import free_port
 
@@ -33,6 +40,8 @@ from layer_webhooks import (
     WebhooksServices,
 )
 from layer_webhooks.adapters.huey import HueyQueue
+from layer_webhooks.adapters.huey._heartbeat import Heartbeat, worker_name
+from layer_webhooks.jobs._memory_ledger import MemoryLedger
 
 MakeQueue = Callable[..., HueyQueue]
 FAR_FUTURE = datetime.datetime(2100, 1, 1)
@@ -181,7 +190,7 @@ def test_a_job_nobody_handles_is_retried_then_kept_as_a_dead_letter(make_queue: 
     assert drain(queue.huey) == 10  # the default: 10 attempts
     [dead] = queue.dead_letters()
     assert dead.job.attempt == 10
-    assert "no handler for jobs named 'unknown'" in dead.error
+    assert "no handler registered for jobs named 'unknown'" in dead.error
 
 
 def test_a_stale_or_duplicate_message_does_not_run_the_job_again(make_queue: MakeQueue) -> None:
@@ -302,7 +311,7 @@ def test_storage_errors_become_queue_errors() -> None:
 
 def test_group_commit_fails_the_waiting_jobs_rather_than_leaving_them_hanging() -> None:
     from layer_webhooks.adapters.huey._commit import LoopCommitter
-    from layer_webhooks.adapters.huey._ledger_sql import NewJob
+    from layer_webhooks.jobs._ledger import NewJob
 
     events: list[str] = []
 
@@ -320,7 +329,7 @@ def test_group_commit_fails_the_waiting_jobs_rather_than_leaving_them_hanging() 
         return ShortWriter()
 
     committer = LoopCommitter(open_writer)
-    job = NewJob("a", "{}", b"", 0.0)
+    job = NewJob("a", "{}", 0.0)
 
     async def main() -> None:
         with pytest.raises(QueueError, match="no connection"):
@@ -330,3 +339,136 @@ def test_group_commit_fails_the_waiting_jobs_rather_than_leaving_them_hanging() 
 
     asyncio.run(main())
     assert events == ["open", "open", "closed"]  # the writer is closed with its loop
+
+
+def test_the_heartbeat_requeues_the_jobs_of_a_consumer_process_gone_silent(
+    make_queue: MakeQueue, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    queue = make_queue(now=clock, lease=30.0)
+    seen: list[Job] = []
+    queue.process("j", seen.append)
+    queue.enqueue("j", {}, job_id="a")
+    message = queue.huey.dequeue()
+    assert queue.ledger.claim("a", 1, "host/1/dead") is not None  # its consumer then died
+    queue.huey.execute(message)  # a duplicate taken meanwhile: the job runs under a live worker
+    clock.advance(29)
+    queue._beat()
+    assert seen == []
+    clock.advance(2)
+    with caplog.at_level(logging.WARNING, "layer_webhooks.huey"):
+        queue._beat()
+    assert "job a requeued: its consumer process went silent" in caplog.text
+    drain(queue.huey)
+    assert [job.id for job in seen] == ["a"]
+
+
+def test_the_heartbeat_keeps_this_processs_jobs_its_own(make_queue: MakeQueue) -> None:
+    clock = Clock()
+    queue = make_queue(now=clock, lease=30.0)
+    queue.enqueue("j", {}, job_id="a")
+    assert queue.ledger.claim("a", 1, worker_name()) is not None
+    for _ in range(3):
+        clock.advance(20)
+        queue._beat()
+    assert queue.ledger.claim("a", 1, "another/2/worker") is None
+    assert queue.ledger.release("a", worker_name())
+
+
+def test_the_heartbeat_thread_runs_once_per_process_until_stopped(caplog: pytest.LogCaptureFixture) -> None:
+    beats: list[float] = []
+    enough = threading.Event()
+
+    def beat() -> None:
+        beats.append(time.monotonic())
+        if len(beats) == 2:
+            raise OSError("storage down")  # logged; the thread goes on
+        if len(beats) == 4:
+            enough.set()
+
+    heartbeat = Heartbeat(beat, 0.01)
+    with caplog.at_level(logging.ERROR, "layer_webhooks.huey"):
+        heartbeat.start()
+        heartbeat.start()  # running already: not a second thread
+        assert enough.wait(5)
+        heartbeat.stop()
+    assert "heartbeat failed" in caplog.text
+    assert [t.name for t in threading.enumerate()].count("layer-webhooks-heartbeat") <= 1
+    count = len(beats)
+    time.sleep(0.05)
+    assert len(beats) <= count + 1  # stopped (one beat may have been under way)
+
+
+def test_a_worker_name_per_process_shared_by_its_threads() -> None:
+    names: set[str] = set()
+    threads = [threading.Thread(target=lambda: names.add(worker_name())) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    [name] = names
+    host, pid, random = name.split("/")
+    assert (host, int(pid)) == (socket.gethostname(), os.getpid()) and len(random) == 8
+
+
+def test_a_task_interrupted_at_shutdown_hands_its_job_back(make_queue: MakeQueue) -> None:
+    queue = make_queue()
+    seen: list[Job] = []
+    queue.process("j", seen.append)
+    queue.enqueue("j", {}, job_id="a")
+    huey = queue.huey
+    task = huey.dequeue()
+    assert queue.ledger.claim("a", 1, worker_name()) is not None  # the handler runs, then shutdown
+    other = huey.task(name="other")(lambda: None).s()
+    huey._emit(SIGNAL_INTERRUPTED, other)  # not ours: ignored
+    huey._emit(SIGNAL_INTERRUPTED, task)
+    assert drain(huey) == 1
+    assert [job.id for job in seen] == ["a"]
+    assert queue.pending() == []
+
+
+def test_toggling_immediate_mode_switches_the_ledger_with_hueys_storage(tmp_path: Path) -> None:
+    huey = SqliteHuey("toggle", filename=str(tmp_path / "huey.db"))
+    queue = HueyQueue(huey)
+    seen: list[str] = []
+    queue.process("j", lambda job: seen.append(job.id))
+    huey.immediate = True
+    queue.enqueue("j", {}, job_id="inline")
+    assert seen == ["inline"]
+    huey.immediate = False
+    queue.enqueue("j", {}, job_id="queued")
+    assert seen == ["inline"]
+    assert [job.id for job in queue.pending()] == ["queued"]
+    drain(huey)
+    assert seen == ["inline", "queued"]
+
+
+def test_repr_and_the_ledger_is_the_one_in_hueys_storage() -> None:
+    queue = HueyQueue(MemoryHuey("r"), lease=5)
+    assert repr(queue) == "HueyQueue(MemoryHuey('r'), lease=5.0)"
+    with pytest.raises(ConfigurationError, match="ledger"):
+        queue.ledger = MemoryLedger()
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_failed_sql_write_leaves_neither_job_nor_message(kind: str, tmp_path: Path) -> None:
+    from layer_webhooks.adapters.huey._ledger_sql import SqlLedger
+    from layer_webhooks.jobs._ledger import NewJob
+
+    huey: Huey = MemoryHuey("atomic") if kind == "memory" else SqliteHuey("atomic", filename=str(tmp_path / "h.db"))
+    task = huey.task(name="atomic_job")(lambda job_id, attempt: None)
+
+    def message_for(job_id: str, attempt: int, delay: float) -> bytes:
+        if job_id == "bad":
+            raise OSError("cannot build the message")
+        return huey.serialize_task(task.s(job_id, attempt))  # type: ignore[no-any-return]
+
+    if kind == "memory":
+        ledger = SqlLedger.for_memory(huey, 30.0, message_for, time.time)
+    else:
+        ledger = SqlLedger.for_sqlite(huey.storage, 30.0, message_for, time.time)
+    with pytest.raises(OSError, match="cannot build"):
+        ledger.add([NewJob("good", "{}"), NewJob("bad", "{}")])
+    assert ledger.pending() == []
+    assert len(huey) == 0
+    assert ledger.add([NewJob("good", "{}")]) == [True]

@@ -64,18 +64,12 @@ def over_http(base: str) -> Deliver:
 @contextmanager
 def wsgi(receiver: Receiver) -> Iterator[Deliver]:
     pytest.importorskip("werkzeug")
-    from werkzeug.serving import make_server
+    from support.wsgi_server import Served
 
     from layer_webhooks.adapters.wsgi import WebhookMiddleware
 
-    server = make_server("127.0.0.1", 0, WebhookMiddleware(None, receiver), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield over_http(f"http://127.0.0.1:{server.server_port}")
-    finally:
-        server.shutdown()
-        thread.join(10)
+    with Served(WebhookMiddleware(None, receiver)) as served:
+        yield over_http(served.url)
 
 
 @contextmanager

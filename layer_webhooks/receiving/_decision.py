@@ -1,0 +1,216 @@
+"""The receiver's decision, pure: from a :class:`Request` to an answer, or to a plan of jobs.
+
+Sans-I/O in the h11 sense: :meth:`Decider.decide` reads no store, queue or clock. Either the
+request is answered outright (a challenge, a rejection, an ignored event: a :class:`Response`),
+or the answer waits on I/O that a driver does (:class:`~._receiver.Receiver`): a
+:class:`DeliveryPlan` lists the jobs to queue, each with the de-duplication claim to take
+first. The order of checks follows layer-protocol.md §1-2.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from .._layer import EVENT_TYPE_HEADER, REQUEST_ID_HEADER, SIGNATURE_HEADER
+from ..config._hooks import Hook, as_hooks
+from ..errors import ConfigurationError, DeliveryRejected, MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType
+from ..jobs._codec import BodyData
+from ._events import EVENT_ALIASES, Event, user_id_of
+from ._http import Request, Response
+from ._payload import load_payload_text
+from ._signing import check, secret_keys
+
+log = logging.getLogger("layer_webhooks.receiver")
+
+# Layer retries a delivery for ~28 min (_layer.DELIVERY_RETRY_SCHEDULE); a shorter window would let a retry in.
+MIN_DEDUPE_TTL = 1800.0
+
+#: The answer once every job of a delivery is queued (or was, as a duplicate).
+OK = Response.text(200, "OK")
+
+#: Makes the job an accepted event gives one hook: ``(hook, event, payload) -> (name, data,
+#: delay in seconds)``, or None for no job. :func:`listen_job` is the default.
+MakeJob = Callable[[Hook, Event, Mapping[str, Any]], tuple[str, Mapping[str, Any], float] | None]
+
+
+def listen_job(hook: Hook, event: Event, payload: Mapping[str, Any]) -> tuple[str, Mapping[str, Any], float]:
+    """The job an accepted event makes for ``hook``: the Node module's ``listen`` shape.
+
+    Named after the hook, with ``title``, ``timestamp``, ``type``, ``event_id``, ``config`` and
+    the payload's ``conversation`` / ``message``, after the hook's ``delay``.
+    """
+    data = _listen_fields(hook, event, payload)
+    data.update((part, payload[part]) for part in _BODY_PARTS[1:] if part in payload)
+    return hook.name, data, hook.delay
+
+
+# The parts of the payload a listen job carries as they are (config defaults to None).
+_BODY_PARTS = ("config", "conversation", "message")
+
+
+def _listen_fields(hook: Hook, event: Event, payload: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "title": hook.name,
+        "timestamp": payload["event"].get("created_at"),
+        "type": event.type,
+        "event_id": event.id,
+        "config": payload.get("config"),
+    }
+
+
+def _listen_body_job(hook: Hook, event: Event, payload: dict[str, Any], text: str) -> tuple[str, BodyData, float]:
+    """:func:`listen_job`, its record reusing the body's JSON text for the payload's parts."""
+    return hook.name, BodyData(_listen_fields(hook, event, payload), payload, text, _BODY_PARTS), hook.delay
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedJob:
+    """One job a delivery makes: queue ``name`` with ``data`` after ``delay`` s as ``job_id``,
+    once ``claim`` is taken in the store (``claim`` and ``job_id`` are None when the delivery
+    carries neither an event id nor a request id: nothing to de-duplicate on)."""
+
+    name: str
+    data: Mapping[str, Any]
+    delay: float
+    job_id: str | None
+    claim: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPlan:
+    """What an accepted delivery needs: its ``jobs``, in order, each claimed for ``claim_ttl``
+    seconds before it is queued; ``answer`` once they all are (a failure answers 503 instead)."""
+
+    jobs: tuple[PlannedJob, ...]
+    claim_ttl: float
+    answer: Response = OK
+
+
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    mime = content_type.partition(";")[0].strip().lower()
+    return mime == "application/json" or ("/" in mime and mime.endswith("+json"))
+
+
+class Decider:
+    """The pure half of a :class:`~layer_webhooks.Receiver`: which paths it serves, and what each
+    request needs (:meth:`decide`). It holds settings only; a driver does the I/O.
+
+    ``secret`` is the webhook secret, or a sequence of secrets while one is being rotated.
+    ``make_job`` maps an accepted event to the job it makes for each hook that takes it
+    (default :func:`listen_job`). The other options are :class:`~layer_webhooks.Receiver`'s.
+    """
+
+    def __init__(
+        self,
+        secret: str | Sequence[str],
+        hooks: Iterable[Hook | Mapping[str, Any]],
+        *,
+        max_body_bytes: int = 1_048_576,
+        dedupe_ttl: float = 3600.0,
+        skip_service_senders: bool = True,
+        make_job: MakeJob = listen_job,
+    ) -> None:
+        self._keys = secret_keys(secret)
+        self.hooks: tuple[Hook, ...] = as_hooks(hooks)
+        if not isinstance(max_body_bytes, int) or max_body_bytes < 1:
+            raise ConfigurationError("max_body_bytes must be a positive int")
+        if dedupe_ttl < MIN_DEDUPE_TTL:
+            raise ConfigurationError(
+                f"dedupe_ttl must be at least {MIN_DEDUPE_TTL:.0f} s: Layer retries for ~28 minutes"
+            )
+        if not callable(make_job):
+            raise ConfigurationError("make_job must be a function (hook, event, payload) -> (name, data, delay)")
+        #: Adapters read at most this many bytes plus one, and let :meth:`decide` answer 413.
+        self.max_body_bytes = max_body_bytes
+        self.dedupe_ttl = float(dedupe_ttl)
+        self.skip_service_senders = skip_service_senders
+        self.make_job = make_job
+        self._routes: dict[str, tuple[Hook, ...]] = {}
+        for hook in self.hooks:
+            self._routes[hook.path] = (*self._routes.get(hook.path, ()), hook)
+
+    def _route(self, path: str) -> tuple[Hook, ...] | None:
+        if len(path) > 1 and path.endswith("/"):
+            path = path[:-1]
+        return self._routes.get(path)
+
+    def owns(self, path: str) -> bool:
+        """Whether ``path`` is a hook path (an adapter can decide before reading the body)."""
+        return self._route(path) is not None
+
+    def decide(self, request: Request) -> Response | DeliveryPlan | None:
+        """What ``request`` needs: None when its path is not a hook path (pass it on); a
+        :class:`Response` to give as it is; or the :class:`DeliveryPlan` of an accepted delivery.
+
+        >>> decider = Decider("my secret", [Hook("Webhook Example", "/hook", ["message.sent"])])
+        >>> decider.decide(Request("GET", "/hook", "verification_challenge=abc")).body
+        b'abc'
+        >>> decider.decide(Request("POST", "/hook", "", {}, b"{}")).status
+        403
+        """
+        hooks = self._route(request.path)
+        if hooks is None:
+            return None
+        method = request.method
+        if method == "POST":
+            return self._accept(request, hooks)
+        if method == "GET":
+            challenge = parse_qs(request.query, keep_blank_values=True).get("verification_challenge")
+            if challenge is None:
+                return OK
+            log.info("answered the verification challenge on %s", request.path)
+            return Response.text(200, challenge[0])
+        return self._reject(request, MethodNotAllowed(f"method {method[:16]!r} not allowed"))
+
+    def _accept(self, request: Request, hooks: tuple[Hook, ...]) -> Response | DeliveryPlan:
+        body = request.body
+        try:
+            if len(body) > self.max_body_bytes:
+                raise PayloadTooLarge(f"body larger than {self.max_body_bytes} bytes")
+            check(body, request.headers.get(SIGNATURE_HEADER), self._keys)
+            if not _is_json(request.headers.get("content-type")):
+                raise UnsupportedMediaType("content-type is not JSON")
+            payload, text = load_payload_text(body)
+            event = Event(payload)
+        except DeliveryRejected as exc:
+            return self._reject(request, exc)
+        message = payload.get("message")
+        if self.skip_service_senders and isinstance(message, dict) and not user_id_of(message.get("sender")):
+            log.info("ignored %s %s: sent by a service (no sender.user_id)", event.type, event.id)
+            return OK
+        event_type = EVENT_ALIASES.get(event.type, event.type)
+        dedupe_id = event.id or request.headers.get(REQUEST_ID_HEADER)
+        jobs: list[PlannedJob] = []
+        # The default job reuses the body's text, unless it starts with a BOM (not JSON text).
+        fast = self.make_job is listen_job and not text.startswith("\ufeff")
+        for hook in hooks:
+            if hook.events and event_type not in hook.events:
+                continue
+            job = _listen_body_job(hook, event, payload, text) if fast else self.make_job(hook, event, payload)
+            if job is None:
+                continue
+            name, data, delay = job
+            if dedupe_id:
+                jobs.append(PlannedJob(name, data, delay, f"{name}:{dedupe_id}", f"seen:{name}:{dedupe_id}"))
+            else:
+                jobs.append(PlannedJob(name, data, delay, None, None))
+        if not jobs:
+            log.debug("ignored %s %s on %s: no hook takes it", event.type, event.id, request.path)
+            return OK
+        return DeliveryPlan(tuple(jobs), self.dedupe_ttl)
+
+    def _reject(self, request: Request, exc: DeliveryRejected) -> Response:
+        headers = request.headers
+        log.warning(
+            "rejected delivery to %s (%d): %s [event type %r, request id %r]",
+            request.path, exc.status_code, exc,
+            headers.get(EVENT_TYPE_HEADER), headers.get(REQUEST_ID_HEADER),
+        )  # fmt: skip
+        extra = (("Allow", "GET, POST"),) if isinstance(exc, MethodNotAllowed) else ()
+        return Response.text(exc.status_code, str(exc), *extra)
