@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from support.clock import Clock
 from support.payloads import load_fixture, signed
 
 from layer_webhooks import Job, MemoryQueue, MemoryStore, WebhooksServices
@@ -24,8 +25,8 @@ def test_listen_and_process_mirror_the_node_module() -> None:
 
 
 def test_one_clock_and_one_store_shared_with_what_it_builds() -> None:
-    t = [0.0]
-    services = WebhooksServices(now=lambda: t[0])
+    clock = Clock(0.0)
+    services = WebhooksServices(now=clock)
     first = services.listen("s", [{"name": "A", "path": "/a"}])
     second = services.listen("s", [{"name": "A", "path": "/a"}])
     assert first.store is second.store is services.store
@@ -34,13 +35,13 @@ def test_one_clock_and_one_store_shared_with_what_it_builds() -> None:
     first.handle(request)
     second.handle(request)  # the shared store de-duplicates across receivers
     assert len(services.queue.pending()) == 1  # type: ignore[attr-defined]
-    t[0] = 42.0
+    clock.t = 42.0
     services.queue.process("A", lambda job: None)
     assert services.queue.run_due() == 1  # type: ignore[attr-defined]
     services.queue.process("x", lambda job: None)
     services.queue.enqueue("x", {}, delay=1)
     assert services.queue.run_due() == 0  # type: ignore[attr-defined]
-    t[0] = 43.0
+    clock.t = 43.0
     assert services.queue.run_due() == 1  # type: ignore[attr-defined]
 
 

@@ -37,8 +37,13 @@ class LedgerQueue:
     """
 
     def __init__(self, ledger: JobLedger) -> None:
-        self.ledger = ledger
+        self._ledger = ledger
         self.handlers = Registry()
+
+    @property
+    def ledger(self) -> JobLedger:
+        """The ledger this queue keeps its jobs in."""
+        return self._ledger
 
     # -- Queue --------------------------------------------------------------------------------
 

@@ -92,11 +92,6 @@ class HueyQueue(LedgerQueue):
         """The ledger in the storage huey has now (toggling ``huey.immediate`` swaps it)."""
         return self._current()
 
-    @ledger.setter
-    def ledger(self, ledger: JobLedger) -> None:
-        if ledger is not self._opened[1]:  # LedgerQueue.__init__ sets the one _open made
-            raise ConfigurationError("a HueyQueue's ledger is the one in its huey's storage")
-
     async def enqueue_async(
         self, name: str, data: Mapping[str, Any], *, delay: float = 0.0, job_id: str | None = None
     ) -> None:

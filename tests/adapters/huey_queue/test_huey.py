@@ -446,8 +446,12 @@ def test_toggling_immediate_mode_switches_the_ledger_with_hueys_storage(tmp_path
 def test_repr_and_the_ledger_is_the_one_in_hueys_storage() -> None:
     queue = HueyQueue(MemoryHuey("r"), lease=5)
     assert repr(queue) == "HueyQueue(MemoryHuey('r'), lease=5.0)"
-    with pytest.raises(ConfigurationError, match="ledger"):
-        queue.ledger = MemoryLedger()
+    from layer_webhooks.adapters.huey._ledger_sql import SqlLedger
+
+    assert isinstance(queue.ledger, SqlLedger)
+    assert queue.ledger is queue.ledger  # opened once per storage
+    with pytest.raises(AttributeError):
+        queue.ledger = MemoryLedger()  # type: ignore[misc]
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
