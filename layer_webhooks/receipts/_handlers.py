@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..config._hooks import Hook, IdentityLookup, Receipts
@@ -162,6 +161,8 @@ class ReceiptsHandlers:
             except Exception as exc:
                 log.warning("identity lookup for %r failed for %r: %r", user, self.hook.name, exc)
                 return None
+
+        from concurrent.futures import ThreadPoolExecutor  # here: only reports with identities need it
 
         with ThreadPoolExecutor(max_workers=min(IDENTITY_WORKERS, len(users))) as pool:
             found = list(pool.map(one, users))

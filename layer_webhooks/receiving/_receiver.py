@@ -8,7 +8,6 @@ take its claim, queue it, and release the claim if the queue fails.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -138,6 +137,8 @@ class Receiver(Decider):
         otherwise runs :meth:`execute` in the loop's default executor.
         """
         if self._async_ports is None:
+            import asyncio  # here: a WSGI process never needs it (~15 ms of import)
+
             return await asyncio.get_running_loop().run_in_executor(None, self.execute, plan)
         queue, store = self._async_ports
         failed = False
