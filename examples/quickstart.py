@@ -14,7 +14,8 @@ from layer_webhooks import Hook, Job, Request, WebhooksServices, sign
 
 SECRET = "my webhook secret"
 
-services = WebhooksServices()  # MemoryQueue + MemoryStore
+# MemoryQueue + MemoryStore; run_jobs=False: the jobs run below, when run_due() is called.
+services = WebhooksServices(run_jobs=False)
 receiver = services.listen(SECRET, [Hook("Webhook Example", "/new-message", events=["message.sent"])])
 
 

@@ -23,6 +23,7 @@ from .config._duration import Duration, parse_duration
 from .config._hooks import Hook, Receipts
 from .errors import (
     ConfigurationError,
+    ConfigurationTypeError,
     DeliveryRejected,
     InvalidDuration,
     InvalidHook,
@@ -32,6 +33,7 @@ from .errors import (
     LayerAPIError,
     LayerWebhooksError,
     MethodNotAllowed,
+    MissingExtra,
     NoHandlerRegistered,
     PayloadTooLarge,
     QueueError,
@@ -61,6 +63,7 @@ __all__ = [
     "AsyncQueue",
     "AsyncStore",
     "ConfigurationError",
+    "ConfigurationTypeError",
     "Conversation",
     "DeadLetter",
     "DeliveryRejected",
@@ -81,6 +84,7 @@ __all__ = [
     "MemoryStore",
     "Message",
     "MethodNotAllowed",
+    "MissingExtra",
     "NoHandlerRegistered",
     "Part",
     "PayloadTooLarge",

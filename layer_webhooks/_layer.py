@@ -11,16 +11,20 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 __all__ = [
+    "ANNOUNCEMENT_PREFIX",
     "API_VERSION",
     "APP_PREFIX",
     "CONVERSATION_PREFIX",
     "DEFAULT_BASE_URL",
     "DELIVERY_DEADLINE",
     "DELIVERY_RETRY_SCHEDULE",
+    "EVENT_TYPES",
     "EVENT_TYPE_HEADER",
     "IDENTITY_PREFIX",
     "LAYER_ID_PREFIX",
+    "MAX_PART_BYTES",
     "MESSAGE_PREFIX",
+    "PATCH_MEDIA_TYPE",
     "PLATFORM_ACCEPT",
     "PLATFORM_MEDIA_TYPE",
     "RECIPIENT_STATUSES",
@@ -32,6 +36,7 @@ __all__ = [
     "WEBHOOKS_MEDIA_TYPE",
     "WEBHOOKS_VERSIONS",
     "WEBHOOK_ID_HEADER",
+    "event_versions",
     "media_type",
     "webhook_id",
 ]
@@ -59,6 +64,12 @@ DELIVERY_RETRY_SCHEDULE = (10.0, 30.0, 120.0, 300.0, 1200.0)
 WEBHOOKS_MEDIA_TYPE = "application/vnd.layer.webhooks+json"
 #: The Platform API's media type (messages, identities).
 PLATFORM_MEDIA_TYPE = "application/vnd.layer+json"
+#: The ``Content-Type`` of a Platform API ``PATCH``: a JSON array of Layer Patch operations
+#: (``{"operation": "add"|"remove"|"set"|"delete", "property": "participants"|"metadata.a.b", "value"?}``).
+PATCH_MEDIA_TYPE = "application/vnd.layer-patch+json"
+#: Layer's limit on the ``body`` of each part of a message or announcement sent through the
+#: Platform API, in bytes ("limited to a size of 2kb per message part").
+MAX_PART_BYTES = 2048
 #: The Webhooks API version this project targets.
 API_VERSION = "1.0"
 #: Every Webhooks API version whose payloads are read (1.0 is the target).
@@ -79,6 +90,38 @@ WEBHOOKS_ACCEPT = media_type(WEBHOOKS_MEDIA_TYPE)
 #: ``Accept`` of every Platform API request (§5).
 PLATFORM_ACCEPT = media_type(PLATFORM_MEDIA_TYPE)
 
+# --- §3 Event types, per Webhooks API version -------------------------------------------------
+
+_V2_EVENTS = (
+    "Message.created", "Message.updated", "Message.deleted", "Receipt.created",
+    "Conversation.created", "Conversation.updated", "Conversation.deleted",
+    "Participation.created", "Participation.deleted",
+)  # fmt: skip
+#: The event types a webhook of each version can subscribe to; 1.0 also takes the older names
+#: seen in the wild (``conversation.participants_updated``, ``conversation.metadata_updated``).
+EVENT_TYPES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "1.0": (
+            "message.sent", "message.delivered", "message.read", "message.deleted",
+            "conversation.created", "conversation.updated.participants",
+            "conversation.updated.metadata", "conversation.deleted",
+            "conversation.participants_updated", "conversation.metadata_updated",
+        ),
+        "2.0": _V2_EVENTS,
+        "3.0": (*_V2_EVENTS, "MessagePart.created", "MessagePart.updated", "MessagePart.deleted"),
+    }
+)  # fmt: skip
+
+
+def event_versions(event_type: str) -> tuple[str, ...]:
+    """The Webhooks API versions that know ``event_type`` (empty: none does).
+
+    >>> event_versions("Receipt.created"), event_versions("message.snt")
+    (('2.0', '3.0'), ())
+    """
+    return tuple(version for version, types in EVENT_TYPES.items() if event_type in types)
+
+
 # --- §3 Recipient statuses, in the order they progress ----------------------------------------
 
 #: A recipient's status only moves forward: sent, then delivered, then read.
@@ -96,6 +139,8 @@ IDENTITY_PREFIX = "layer:///identities/"
 CONVERSATION_PREFIX = "layer:///conversations/"
 #: ``layer:///messages/<uuid>``.
 MESSAGE_PREFIX = "layer:///messages/"
+#: ``layer:///announcements/<uuid>`` (Platform API announcements).
+ANNOUNCEMENT_PREFIX = "layer:///announcements/"
 #: ``layer:///apps/<uuid>`` or ``layer:///apps/staging/<uuid>``.
 APP_PREFIX = "layer:///apps/"
 #: The root of Layer's REST APIs; an app's are under ``/apps/<app_uuid>``.

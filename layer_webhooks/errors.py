@@ -6,6 +6,7 @@
      +-- ConfigurationError (ValueError)      a definition or option is invalid
      |    +-- InvalidHook                     names the offending ``field``
      |    +-- InvalidDuration                 carries the rejected ``value``
+     |    +-- ConfigurationTypeError (TypeError)  a value of the wrong type; names the ``field``
      +-- DeliveryRejected                     a delivery was refused; carries ``status_code``
      |    +-- PayloadTooLarge        413
      |    +-- InvalidSignature       403
@@ -18,6 +19,7 @@
      +-- NoHandlerRegistered (LookupError)   a job ran where no handler has its name
      +-- LayerAPIError                       Layer's REST API answered an error
      +-- RegistrationError         502       one hook's webhook could not be registered
+     +-- MissingExtra (ModuleNotFoundError)  an adapter's extra is not installed
 
 Each class carries the HTTP ``status_code`` it maps to, so that an adapter or a caller can
 answer without a table of its own.
@@ -30,6 +32,7 @@ from typing import Any
 
 __all__ = [
     "ConfigurationError",
+    "ConfigurationTypeError",
     "DeliveryRejected",
     "InvalidDuration",
     "InvalidHook",
@@ -39,6 +42,7 @@ __all__ = [
     "LayerAPIError",
     "LayerWebhooksError",
     "MethodNotAllowed",
+    "MissingExtra",
     "NoHandlerRegistered",
     "PayloadTooLarge",
     "QueueError",
@@ -63,6 +67,19 @@ class InvalidHook(ConfigurationError):
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"hook field {field!r}: {message}")
+        self.field = field
+
+
+class ConfigurationTypeError(ConfigurationError, TypeError):
+    """A value given to the library has the wrong type: ``field`` names where it was given.
+
+    The message says what was expected, the type that came and how to fix it:
+    ``queue: expected a Queue such as HueyQueue(RedisHuey(...)), got str``.
+    """
+
+    def __init__(self, field: str, expected: str, value: object, fix: str = "") -> None:
+        got = "None" if value is None else type(value).__name__
+        super().__init__(f"{field}: expected {expected}, got {got}{f'; {fix}' if fix else ''}")
         self.field = field
 
 
@@ -185,9 +202,28 @@ class NoHandlerRegistered(LayerWebhooksError, LookupError):
 
     Logged at ERROR on each attempt and retried on the default schedule (a worker may be older
     than the web process that queued the job), then kept as a dead letter. Register the
-    handler with ``@services.process(name)`` in the module the workers load.
+    handler with ``@services.process(name)`` in the module the workers load. ``suggestion``
+    is a registered name close to ``name`` (a typo, another case), or None.
     """
 
-    def __init__(self, name: str) -> None:
-        super().__init__(f"no handler registered for jobs named {name!r}")
+    def __init__(self, name: str, suggestion: str | None = None) -> None:
+        hint = f"; did you mean {suggestion!r}? (job names are the hooks' names, exactly)" if suggestion else ""
+        super().__init__(f"no handler registered for jobs named {name!r}{hint}")
         self.name = name
+        self.suggestion = suggestion
+
+
+class MissingExtra(LayerWebhooksError, ModuleNotFoundError):
+    """An adapter was imported without the extra that installs its dependency.
+
+    ``extra`` is the extra's name (``"wsgi"``), ``name`` the module that is missing; the
+    message gives the command: ``pip install 'layer-webhooks[wsgi]'``.
+    """
+
+    def __init__(self, adapter: str, extra: str, missing: str | None) -> None:
+        module = (missing or extra).partition(".")[0]
+        super().__init__(
+            f"{adapter} needs {module!r}, which is not installed: pip install 'layer-webhooks[{extra}]'",
+            name=module,
+        )
+        self.extra = extra

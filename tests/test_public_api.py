@@ -39,7 +39,10 @@ def test_typed_package() -> None:
 def test_the_core_never_imports_a_framework_or_a_queue() -> None:
     forbidden = {"werkzeug", "starlette", "huey", "redis", "flask", "django", "fastapi"}
     root = Path(layer_webhooks.__file__).parent
-    core = [p for p in root.rglob("*.py") if p.relative_to(root).parts[0] not in ("adapters", "testing")]
+    # The edges: adapters, the test kit, the command line (each command imports what it runs) and
+    # the dashboard (a Starlette app); tests/cli checks that the command line imports none at start.
+    edges = ("adapters", "testing", "cli", "dashboard")
+    core = [p for p in root.rglob("*.py") if p.relative_to(root).parts[0] not in edges]
     assert len(core) > 10
     source = "\n".join(p.read_text() for p in core)
     for name in forbidden:

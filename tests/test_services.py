@@ -7,7 +7,7 @@ from layer_webhooks import Job, MemoryQueue, MemoryStore, WebhooksServices
 
 
 def test_listen_and_process_mirror_the_node_module() -> None:
-    services = WebhooksServices("secret-token", "app")
+    services = WebhooksServices("secret-token", "app", run_jobs=False)  # run_due below, deterministic
     receiver = services.listen(
         "test secret", [{"name": "Webhook Example", "path": "/hook", "events": ["message.sent"]}]
     )
@@ -26,7 +26,7 @@ def test_listen_and_process_mirror_the_node_module() -> None:
 
 def test_one_clock_and_one_store_shared_with_what_it_builds() -> None:
     clock = Clock(0.0)
-    services = WebhooksServices(now=clock)
+    services = WebhooksServices(now=clock, run_jobs=False)
     first = services.listen("s", [{"name": "A", "path": "/a"}])
     second = services.listen("s", [{"name": "A", "path": "/a"}])
     assert first.store is second.store is services.store

@@ -17,11 +17,15 @@ from __future__ import annotations
 
 from typing import overload
 
-from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.websockets import WebSocketClose
-
 from .. import ConfigurationError, Receiver, Request
+from ..errors import MissingExtra
+
+try:
+    from starlette.responses import PlainTextResponse
+    from starlette.types import ASGIApp, Receive, Scope, Send
+    from starlette.websockets import WebSocketClose
+except ImportError as exc:
+    raise MissingExtra("layer_webhooks.adapters.asgi", "asgi", exc.name) from exc
 
 __all__ = ["WebhookApp", "WebhookMiddleware"]
 

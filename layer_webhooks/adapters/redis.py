@@ -9,8 +9,9 @@
     services = WebhooksServices(token, app_id, queue=queue, store=store)
 
 De-duplication claims are strings (``SET NX PX``); receipts state is one hash per message
-(field ``m``: the message; ``u:<user>``: its status rank), read and updated by the Lua scripts
-of ``adapters/lua/store_*.lua``, so that each call is atomic. Every key lives under ``prefix``
+(field ``m``: the message; ``u:<user>``: its status rank) and three sorted sets per position
+index (``<key>``, ``<key>:expires``, ``<key>:ranges``), read and updated by the Lua scripts of
+``adapters/lua/store_*.lua``, so that each call is atomic. Every key lives under ``prefix``
 and expires.
 """
 
@@ -23,11 +24,14 @@ from contextlib import contextmanager
 from importlib.resources import files
 from typing import Any
 
-import redis
-import redis.asyncio
-
 from .._layer import STATUS_RANK
-from ..errors import StoreError
+from ..errors import MissingExtra, StoreError
+
+try:
+    import redis
+    import redis.asyncio
+except ImportError as exc:
+    raise MissingExtra("layer_webhooks.adapters.redis", "redis", exc.name) from exc
 from ..store._port import JSONValue
 
 __all__ = ["RedisStore"]
@@ -37,6 +41,15 @@ _NAMES = {rank: name for name, rank in STATUS_RANK.items()}
 _LUA = files("layer_webhooks.adapters").joinpath("lua")
 _MERGE = _LUA.joinpath("store_merge_statuses.lua").read_text(encoding="utf-8")
 _GET = _LUA.joinpath("store_get.lua").read_text(encoding="utf-8")
+_INDEX = _LUA.joinpath("store_index.lua").read_text(encoding="utf-8")
+
+
+def _ms(ttl: float) -> int:
+    return max(1, int(ttl * 1000))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 @contextmanager
@@ -80,6 +93,8 @@ class RedisStore:
         self.prefix = prefix
         self._merge = client.register_script(_MERGE)
         self._get = client.register_script(_GET)
+        self._get_async = None if async_client is None else async_client.register_script(_GET)
+        self._index = client.register_script(_INDEX)
 
     def __repr__(self) -> str:
         return f"RedisStore(prefix={self.prefix!r})"
@@ -110,6 +125,25 @@ class RedisStore:
         with _unavailable("merge statuses"):
             self._merge(keys=[self.prefix + key], args=args)
 
+    def add_position(self, key: str, position: int, member: str, ttl: float) -> dict[str, str]:
+        """See :meth:`layer_webhooks.ReceiptsStore.add_position`."""
+        with _unavailable("index a position"):
+            reply = self._index(keys=self._index_keys(key), args=["position", position, member, _ms(ttl)])
+        return {_text(user): _NAMES[int(rank)] for user, rank in zip(reply[::2], reply[1::2], strict=True)}
+
+    def add_range(self, key: str, first: int, last: int, statuses: Mapping[str, str], ttl: float) -> list[str]:
+        """See :meth:`layer_webhooks.ReceiptsStore.add_range`."""
+        args: list[Any] = ["range", first, last, _ms(ttl)]
+        for user, status in statuses.items():
+            if status in STATUS_RANK:
+                args += [user, STATUS_RANK[status]]
+        with _unavailable("index a range"):
+            return [_text(member) for member in self._index(keys=self._index_keys(key), args=args)]
+
+    def _index_keys(self, key: str) -> list[str]:
+        name = self.prefix + key
+        return [name, f"{name}:expires", f"{name}:ranges"]
+
     async def add_if_absent_async(self, key: str, value: JSONValue, ttl: float) -> bool:
         """As :meth:`add_if_absent`, without blocking the event loop."""
         if self.async_client is None:
@@ -117,6 +151,13 @@ class RedisStore:
         with _unavailable("claim a key"):
             px = max(1, int(ttl * 1000))
             return bool(await self.async_client.set(self.prefix + key, json.dumps(value), nx=True, px=px))
+
+    async def get_async(self, key: str) -> JSONValue | None:
+        """As :meth:`get`, without blocking the event loop."""
+        if self._get_async is None:
+            return await asyncio.to_thread(self.get, key)
+        with _unavailable("read a key"):
+            return _decode(await self._get_async(keys=[self.prefix + key]))
 
     async def delete_async(self, key: str) -> None:
         """As :meth:`delete`, without blocking the event loop."""

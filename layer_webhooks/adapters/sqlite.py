@@ -25,6 +25,7 @@ from pathlib import Path
 from ..errors import StoreError
 from ..receipts._rules import merge_status_maps
 from ..store._port import JSONValue
+from . import _sqlite_index as _index
 
 __all__ = ["SqliteStore"]
 
@@ -34,6 +35,7 @@ CREATE TABLE IF NOT EXISTS layer_webhooks_store (
 );
 CREATE INDEX IF NOT EXISTS layer_webhooks_store_expires ON layer_webhooks_store (expires);
 """
+_TABLES = ("layer_webhooks_store", *_index.TABLES)
 _SWEEP_EVERY = 256
 
 
@@ -56,7 +58,7 @@ class SqliteStore:
         self._writes = 0
         try:
             with self._lock:
-                self._connection().executescript(_SCHEMA)
+                self._connection().executescript(_SCHEMA + _index.SCHEMA)
         except sqlite3.Error as exc:
             raise StoreError(f"sqlite store {self.path!r} cannot be opened: {exc}") from exc
 
@@ -102,7 +104,8 @@ class SqliteStore:
             added = cursor.rowcount == 1
             self._writes += 1
             if self._writes % _SWEEP_EVERY == 0:
-                db.execute("DELETE FROM layer_webhooks_store WHERE expires <= ?", (now,))
+                for table in _TABLES:
+                    db.execute(f"DELETE FROM {table} WHERE expires <= ?", (now,))
         return added
 
     def get(self, key: str) -> JSONValue | None:
@@ -134,6 +137,18 @@ class SqliteStore:
                 "INSERT OR REPLACE INTO layer_webhooks_store (key, value, expires) VALUES (?, ?, ?)",
                 (key, json.dumps(record), expires),
             )
+
+    def add_position(self, key: str, position: int, member: str, ttl: float) -> dict[str, str]:
+        """See :meth:`layer_webhooks.ReceiptsStore.add_position`."""
+        now = self._now()
+        with self._transaction() as db:
+            return _index.add_position(db, key, position, member, now, now + ttl)
+
+    def add_range(self, key: str, first: int, last: int, statuses: Mapping[str, str], ttl: float) -> list[str]:
+        """See :meth:`layer_webhooks.ReceiptsStore.add_range`."""
+        now = self._now()
+        with self._transaction() as db:
+            return _index.add_range(db, key, first, last, statuses, now, now + ttl)
 
     def close(self) -> None:
         """Close the connection (the next call opens a new one)."""

@@ -17,11 +17,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from werkzeug.exceptions import ClientDisconnected, NotFound
-from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.wsgi import get_content_length, get_input_stream, get_path_info
-
 from .. import Receiver, Request
+from ..errors import MissingExtra
+
+try:
+    from werkzeug.exceptions import ClientDisconnected, NotFound
+    from werkzeug.http import HTTP_STATUS_CODES
+    from werkzeug.wsgi import get_content_length, get_input_stream, get_path_info
+except ImportError as exc:
+    raise MissingExtra("layer_webhooks.adapters.wsgi", "wsgi", exc.name) from exc
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

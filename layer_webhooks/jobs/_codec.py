@@ -7,11 +7,17 @@ is written, so that code tested on the memory queue behaves the same in producti
 A job made from a delivery carries parts of the delivery's body (its ``message``,
 ``conversation``, ``config``): :class:`BodyData` lets its record reuse the body's raw JSON text,
 already checked by the receiver's strict parse, instead of encoding those parts a second time.
+
+A record is always valid UTF-8, whatever the strings hold: a lone surrogate (a cut emoji,
+``"\ud83d"``) is written as its JSON escape, which SQLite and Redis store as they store any
+text, and which decodes back to the same string. So every queue hands a handler exactly the
+data that was queued.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -19,6 +25,22 @@ from ..errors import InvalidJobData
 
 # One encoder, built once: json.dumps with options builds a new one on every call.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def escape_surrogates(text: str) -> str:
+    """JSON ``text`` with each lone surrogate code point written as its escape (``\\ud83d``).
+
+    In JSON text a surrogate can stand only inside a string, where its escape reads back as
+    the same code point (a high one followed by a low one: the character they pair into, as
+    JSON defines it), so the result is the same JSON value, and valid UTF-8.
+
+    >>> escape_surrogates('"cut ' + chr(0xD83D) + '"')
+    '"cut \\\\ud83d"'
+    """
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 class BodyData(Mapping[str, Any]):
@@ -59,7 +81,7 @@ class BodyData(Mapping[str, Any]):
     def record(self, name: str) -> str:
         """The record of a job named ``name`` with this data (see :func:`encode`)."""
         head = _ENCODER.encode({"name": name, "data": self._fields, "parts": self._parts})
-        return f'{head[:-1]},"body":{self._body}}}'
+        return escape_surrogates(f'{head[:-1]},"body":{self._body}}}')
 
 
 def encode(name: str, data: Mapping[str, Any]) -> str:
@@ -78,7 +100,7 @@ def encode(name: str, data: Mapping[str, Any]) -> str:
     if not isinstance(data, Mapping):
         raise InvalidJobData(f"data of job {name!r} must be a mapping, not {type(data).__name__}")
     try:
-        return _ENCODER.encode({"name": name, "data": data if type(data) is dict else dict(data)})
+        return escape_surrogates(_ENCODER.encode({"name": name, "data": data if type(data) is dict else dict(data)}))
     except (TypeError, ValueError) as exc:
         raise InvalidJobData(f"data of job {name!r} is not JSON-safe: {exc}") from None
 

@@ -9,11 +9,14 @@ huey's consumer), nothing else, so that no two queues can disagree.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+from .._logsafe import describe, where
 from ..errors import InvalidJobData, NoHandlerRegistered, QueueError
 from ._codec import decode, encode
 from ._job import DeadLetter, Handler, Job
@@ -39,6 +42,11 @@ class LedgerQueue:
     def __init__(self, ledger: JobLedger) -> None:
         self._ledger = ledger
         self.handlers = Registry()
+        # Runs in progress in this process, per (worker, job id); the jobs each worker may
+        # hold without running them (see settle). One lock for both.
+        self._runs: dict[tuple[str, str], int] = {}
+        self._doubtful: dict[str, set[str]] = {}
+        self._runs_lock = threading.RLock()
 
     @property
     def ledger(self) -> JobLedger:
@@ -54,6 +62,9 @@ class LedgerQueue:
         """
         if not isinstance(name, str) or not name:
             raise InvalidJobData(f"a job name must be a non-empty string, not {name!r}")
+        if job_id is not None and not job_id.isascii() and not _is_text(job_id):
+            # Every ledger but memory's writes ids as UTF-8: refuse the same everywhere.
+            raise InvalidJobData(f"job_id {job_id!r} is not Unicode text (a lone surrogate)")
         return NewJob(job_id or uuid.uuid4().hex, encode(name, data), max(0.0, float(delay)))
 
     def enqueue(self, name: str, data: Mapping[str, Any], *, delay: float = 0.0, job_id: str | None = None) -> None:
@@ -66,7 +77,7 @@ class LedgerQueue:
         try:
             added = self.ledger.add([job])[0]
         except Exception as exc:
-            raise QueueError(f"job {job.id} could not be queued: {exc!r}") from exc
+            raise QueueError(f"job {job.id} could not be queued: {describe(exc)}") from exc
         if not added:
             log.info("job %s is pending already, not queued again", job.id)
 
@@ -112,9 +123,31 @@ class LedgerQueue:
 
         The handler's exception decides a retry or a dead letter; an interruption (a
         ``BaseException`` such as ``KeyboardInterrupt``) hands the job back and propagates.
+        A ledger call without a clear answer (it raised: the reply may be lost while the write
+        was applied) leaves the job in doubt: :meth:`settle` hands it back later.
         """
-        record = self.ledger.claim(job_id, attempt, worker)
+        key = (worker, job_id)
+        with self._runs_lock:
+            self._runs[key] = self._runs.get(key, 0) + 1
+        try:
+            return self._run(job_id, attempt, worker)
+        finally:
+            with self._runs_lock:
+                self._runs[key] -= 1
+                if not self._runs[key]:
+                    del self._runs[key]
+
+    def _run(self, job_id: str, attempt: int, worker: str) -> bool:
+        with self._in_doubt(job_id, worker):
+            record = self.ledger.claim(job_id, attempt, worker)
         if record is None:
+            # A claim retried after its first try was applied (a client that retries on a lost
+            # reply) is refused too, as a duplicate would be: unless another thread of this
+            # process runs the job, this worker may hold it without running it.
+            with self._runs_lock:
+                alone = self._runs[(worker, job_id)] == 1
+            if alone:
+                self._doubt(worker, job_id)
             log.debug("job %s attempt %d is done or runs elsewhere: nothing to run", job_id, attempt)
             return False
         job = _job(job_id, record, attempt)
@@ -122,15 +155,17 @@ class LedgerQueue:
         policy = self.handlers.default_policy if registration is None else registration.policy
         try:
             if registration is None:
-                raise NoHandlerRegistered(job.name)
+                raise self.handlers.missing(job.name)
             registration.handler(job)
         except Exception as exc:
-            self._failed(job, worker, policy, exc)
+            with self._in_doubt(job_id, worker):
+                self._failed(job, worker, policy, exc)
         except BaseException:
             self.hand_back(job_id, worker)
             raise
         else:
-            self.ledger.finish(job_id)
+            with self._in_doubt(job_id, worker):
+                self.ledger.finish(job_id)
         return True
 
     def hand_back(self, job_id: str, worker: str) -> None:
@@ -138,27 +173,87 @@ class LedgerQueue:
         try:
             if self.ledger.release(job_id, worker):
                 log.warning("job %s interrupted: handed back to run again", job_id)
+        except Exception as exc:
+            self._doubt(worker, job_id)
+            log.error(
+                "job %s interrupted and not handed back yet (%s): tried again on each heartbeat", job_id, describe(exc)
+            )
+
+    def settle(self, worker: str) -> list[str]:
+        """Hand back the jobs ``worker`` may hold without running them; return their ids.
+
+        A job is in doubt when a ledger call about it raised (a claim, a finish, a retry, a
+        bury or a hand-back whose reply was lost: the write may have been applied, and the
+        job be held by a worker that lives on, so that no lease ever runs out for it), or
+        when a claim was refused although no other thread of this process runs it. Each is
+        released (waiting again at its attempt, first in line) if ``worker`` still holds it,
+        and forgotten once the ledger answers; while the ledger cannot be reached it stays
+        in doubt. ``HueyQueue`` calls this on every heartbeat.
+        """
+        released = []
+        with self._runs_lock:  # held throughout: no run of these jobs may start meanwhile
+            doubtful = self._doubtful.get(worker, set())
+            for job_id in sorted(doubtful):
+                if (worker, job_id) in self._runs:
+                    continue
+                try:
+                    handed_back = self.ledger.release(job_id, worker)
+                except Exception as exc:
+                    log.warning("job %s still in doubt, the ledger did not answer: %s", job_id, describe(exc))
+                    break
+                doubtful.discard(job_id)
+                if handed_back:
+                    released.append(job_id)
+                    log.warning("job %s handed back: held by this worker, which did not run it (a lost reply)", job_id)
+        return released
+
+    def _doubt(self, worker: str, job_id: str) -> None:
+        with self._runs_lock:
+            self._doubtful.setdefault(worker, set()).add(job_id)
+
+    @contextlib.contextmanager
+    def _in_doubt(self, job_id: str, worker: str) -> Iterator[None]:
+        try:
+            yield
         except Exception:
-            log.exception("job %s interrupted and not handed back: it runs again once its lease ends", job_id)
+            self._doubt(worker, job_id)
+            raise
 
     def _failed(self, job: Job, worker: str, policy: RetryPolicy, exc: Exception) -> None:
         decision = outcome(policy, job.attempt, exc)
         if isinstance(decision, Bury):
             log.error(
-                "job %r (%s) failed its last attempt (%d of %d), kept as a dead letter: %r",
-                job.name, job.id, job.attempt, policy.attempts, exc, exc_info=exc,
+                "job %r (%s) failed its last attempt (%d of %d), kept as a dead letter: %s",
+                job.name, job.id, job.attempt, policy.attempts, _failure(exc),
             )  # fmt: skip
             kept = self.ledger.bury(job.id, worker, job.attempt, decision.error)
         else:
             # A missing handler is a deployment error, not a transient one: say so loudly each time.
             level = logging.ERROR if isinstance(exc, NoHandlerRegistered) else logging.WARNING
             log.log(
-                level, "job %r (%s) failed attempt %d of %d, retrying in %.3g s: %r",
-                job.name, job.id, job.attempt, policy.attempts, decision.after, exc, exc_info=exc,
+                level, "job %r (%s) failed attempt %d of %d, retrying in %.3g s: %s",
+                job.name, job.id, job.attempt, policy.attempts, decision.after, _failure(exc),
             )  # fmt: skip
             kept = self.ledger.retry(job.id, worker, decision.attempt, decision.after)
         if not kept:
             log.warning("job %s: its worker was presumed gone while it ran; the job runs again", job.id)
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _failure(exc: Exception) -> str:
+    # A handler's error message is its author's and may quote the job's data: the log line
+    # gives its type and where it was raised; the dead letter keeps the whole error.
+    if isinstance(exc, NoHandlerRegistered):
+        return str(exc)
+    at = where(exc)
+    return f"{type(exc).__name__} at {at}" if at else type(exc).__name__
 
 
 def _job(job_id: str, record: str, attempt: int) -> Job:

@@ -25,13 +25,17 @@ class MemoryQueue(LedgerQueue):
         queue.run_due()
 
     Jobs are stored as JSON records, as every queue stores them (a handler gets a copy of the
-    data, never the enqueued object), and are lost with the process.
+    data, never the enqueued object), and are lost with the process. ``WebhooksServices()``
+    runs its own memory queue in the background (:class:`~layer_webhooks.jobs.BackgroundRunner`);
+    one made here runs only when :meth:`run_due` is called.
     """
 
     def __init__(self, *, now: Callable[[], float] = time.time) -> None:
         self._now = now
         self._at: float | None = None
         self._memory = MemoryLedger(now=self._clock)
+        #: Called with no argument once a job is stored (how a background runner is woken).
+        self.on_enqueue: Callable[[], None] | None = None
         super().__init__(self._memory)
 
     def __repr__(self) -> str:
@@ -40,11 +44,24 @@ class MemoryQueue(LedgerQueue):
     def _clock(self) -> float:
         return self._now() if self._at is None else self._at
 
+    def enqueue(self, name: str, data: Mapping[str, Any], *, delay: float = 0.0, job_id: str | None = None) -> None:
+        """See :meth:`LedgerQueue.enqueue`; then calls :attr:`on_enqueue`, if set."""
+        super().enqueue(name, data, delay=delay, job_id=job_id)
+        if self.on_enqueue is not None:
+            self.on_enqueue()
+
     async def enqueue_async(
         self, name: str, data: Mapping[str, Any], *, delay: float = 0.0, job_id: str | None = None
     ) -> None:
         """As :meth:`enqueue`; it never waits on I/O, so it is safe on an event loop."""
         self.enqueue(name, data, delay=delay, job_id=job_id)
+
+    def replay(self, job_id: str) -> bool:
+        """See :meth:`LedgerQueue.replay`; a replayed job calls :attr:`on_enqueue` too."""
+        done = super().replay(job_id)
+        if done and self.on_enqueue is not None:
+            self.on_enqueue()
+        return done
 
     def next_due(self) -> float | None:
         """When the earliest waiting job is due, on the queue's clock (None: nothing waits)."""

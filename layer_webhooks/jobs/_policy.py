@@ -15,7 +15,8 @@ DEFAULT_BACKOFF = 10.0
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """A job runs at most ``attempts`` times in all, waiting ``backoff * 2 ** (attempt - 1)``
-    seconds after the failed run number ``attempt`` (exponential, as Kue did).
+    seconds after the failed run number ``attempt``: exponential, as Kue's was, but doubling
+    from ``backoff`` itself where Kue started at half of it (docs/jobs.md says why).
 
     >>> RetryPolicy(attempts=3, backoff=0.5).delay(2)
     1.0

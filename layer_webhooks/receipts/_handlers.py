@@ -9,10 +9,14 @@ queue. Three jobs per hook, all on the services' queue:
    queues ``receipts:check:<hook>`` after the delay, on the queue's clock; ``message.delivered``
    / ``message.read`` raise recipient statuses monotonically (a status that arrives before its
    ``message.sent`` waits in a short-lived record that the message then joins);
-   ``message.deleted`` forgets the message;
+   ``message.deleted`` forgets the message. A v2+ message is also indexed by its ``position`` in
+   its conversation, and a v2+ ``Receipt.created`` (a range of positions, one actor) raises the
+   actor's status in every tracked message of the range; a range that arrives before its
+   messages waits in the index, and a message indexed later joins it;
 3. the check evaluates the statuses and queues the report, a job named after the hook with
-   ``{message, recipients, identities}`` and the stable id ``<hook>:<message id>``, then removes
-   the state. A repeated check finds nothing; a report queued twice carries the same id.
+   ``{message, recipients, identities}`` (``message.recipient_status`` being the merged
+   statuses the recipients were chosen by) and the stable id ``<hook>:<message id>``, then
+   removes the state. A repeated check finds nothing; a report queued twice carries the same id.
 
 The handlers read only the ports they are given (queue, :class:`~._state.ReceiptsStore`,
 identity lookup, message fetch); the decisions are the pure rules of :mod:`._rules`.
@@ -24,7 +28,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..config._hooks import Hook, IdentityLookup, Receipts
+from ..config._hooks import Hook, IdentityLookup, Receipts, check_identities
 from ..errors import ConfigurationError, LayerAPIError
 from ..jobs._job import Job
 from ..jobs._queue import Queue
@@ -37,6 +41,10 @@ from ._rules import (
     event_job_name,
     event_statuses,
     merge_status_maps,
+    merged_statuses,
+    message_position,
+    positions_key,
+    report_message,
     state_key,
     statuses_of,
 )
@@ -47,8 +55,9 @@ log = logging.getLogger("layer_webhooks.receipts")
 #: Attempts and backoff base of the internal receipts jobs (the Node module used 1 s for these).
 RECEIPTS_ATTEMPTS = 10
 RECEIPTS_BACKOFF = 1.0
-# A status that arrives before its message.sent waits this long: Layer retries a failed
-# delivery for ~28 minutes (_layer.DELIVERY_RETRY_SCHEDULE), so the message.sent can come that late.
+# A status (or a range of positions) that arrives before its message.sent waits this long: Layer
+# retries a failed delivery for ~28 minutes (_layer.DELIVERY_RETRY_SCHEDULE), so the message.sent
+# can come that late.
 EARLY_TTL = 3600.0
 # Tracked state outlives the check by this much, so that the check's own retries find it.
 STATE_MARGIN = 3600.0
@@ -72,6 +81,7 @@ class ReceiptsHandlers:
     ) -> None:
         if hook.receipts is None:
             raise ConfigurationError(f"hook {hook.name!r} has no receipts settings")
+        check_identities(lookup_identity)
         self.hook = hook
         self.receipts: Receipts = hook.receipts
         self.delay = hook.receipts_delay or 0.0
@@ -86,11 +96,14 @@ class ReceiptsHandlers:
             self.queue.process(name, handler, attempts=RECEIPTS_ATTEMPTS, backoff=RECEIPTS_BACKOFF)
 
     def on_event(self, job: Job) -> None:
-        """Apply one message event to the state."""
+        """Apply one message event (or v2+ position receipt) to the state."""
+        kind = job.data["kind"]
+        if kind == "range":
+            self._on_range(job.data)
+            return
         message: Mapping[str, Any] = job.data["message"]
         message_id: str = message["id"]
         key = state_key(self.hook, message_id)
-        kind = job.data["kind"]
         if kind == "deleted":
             # Marker first, state second: whichever order a concurrent message.sent runs in,
             # either it sees the marker or its state is removed after it was written.
@@ -101,14 +114,31 @@ class ReceiptsHandlers:
         if kind == "status":
             self.store.merge_statuses(key, statuses, EARLY_TTL)
             return
-        self.store.merge_statuses(key, statuses, self.delay + STATE_MARGIN, message=dict(message))
+        ttl = self.delay + STATE_MARGIN
+        self.store.merge_statuses(key, statuses, ttl, message=dict(message))
         if self.store.get(deleted_key(self.hook, message_id)) is not None:
             self.store.delete(key)
             log.info("message %s was deleted before its message.sent was handled: not tracked", message_id)
             return
+        placed = message_position(message)
+        if placed is not None:
+            conversation, position = placed
+            early = self.store.add_position(positions_key(self.hook, conversation), position, message_id, ttl)
+            if early:
+                self.store.merge_statuses(key, early, ttl)
         self.queue.enqueue(
             check_job_name(self.hook), {"message_id": message_id}, delay=self.delay, job_id=f"check:{key}"
         )
+
+    def _on_range(self, data: Mapping[str, Any]) -> None:
+        """A v2+ receipt: the actor's status rises in every tracked message of the range."""
+        statuses = {data["actor"]: data["status"]}
+        index = positions_key(self.hook, data["conversation"])
+        for message_id in self.store.add_range(index, data["from"], data["to"], statuses, EARLY_TTL):
+            key = state_key(self.hook, message_id)
+            # Only messages still tracked: a checked or deleted one stays gone.
+            if self.store.get(key) is not None:
+                self.store.merge_statuses(key, statuses, EARLY_TTL)
 
     def on_check(self, job: Job) -> None:
         """After the delay: queue the report (stable id), then drop the state."""
@@ -128,7 +158,11 @@ class ReceiptsHandlers:
             statuses = merge_status_maps(statuses, fresh)
         recipients = evaluate(message, statuses, self.receipts)
         if recipients:
-            report = {"message": message, "recipients": recipients, "identities": self._identities(message, recipients)}
+            report = {
+                "message": report_message(message, merged_statuses(message, statuses)),
+                "recipients": recipients,
+                "identities": self._identities(message, recipients),
+            }
             self.queue.enqueue(self.hook.name, report, job_id=f"{self.hook.name}:{message_id}")
             log.info("reported %d recipient(s) of %s for %r", len(recipients), message_id, self.hook.name)
         self.store.delete(key)

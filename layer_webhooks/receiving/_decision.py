@@ -16,8 +16,16 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from .._layer import EVENT_TYPE_HEADER, REQUEST_ID_HEADER, SIGNATURE_HEADER
+from .._logsafe import clip
 from ..config._hooks import Hook, as_hooks
-from ..errors import ConfigurationError, DeliveryRejected, MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType
+from ..errors import (
+    ConfigurationError,
+    DeliveryRejected,
+    InvalidPayload,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from ..jobs._codec import BodyData
 from ._events import EVENT_ALIASES, Event, user_id_of
 from ._http import Request, Response
@@ -70,8 +78,9 @@ def _listen_body_job(hook: Hook, event: Event, payload: dict[str, Any], text: st
 @dataclass(frozen=True, slots=True)
 class PlannedJob:
     """One job a delivery makes: queue ``name`` with ``data`` after ``delay`` s as ``job_id``,
-    once ``claim`` is taken in the store (``claim`` and ``job_id`` are None when the delivery
-    carries neither an event id nor a request id: nothing to de-duplicate on)."""
+    unless ``claim`` is live in the store; the claim is written once the job is queued
+    (``claim`` and ``job_id`` are None when the delivery carries neither an event id nor a
+    request id: nothing to de-duplicate on)."""
 
     name: str
     data: Mapping[str, Any]
@@ -83,11 +92,26 @@ class PlannedJob:
 @dataclass(frozen=True, slots=True)
 class DeliveryPlan:
     """What an accepted delivery needs: its ``jobs``, in order, each claimed for ``claim_ttl``
-    seconds before it is queued; ``answer`` once they all are (a failure answers 503 instead)."""
+    seconds once it is queued; ``answer`` once they all are (a failure answers 503 instead)."""
 
     jobs: tuple[PlannedJob, ...]
     claim_ttl: float
     answer: Response = OK
+
+
+def _check_length(body: bytes, declared: str | None) -> None:
+    # A body cut short (the client half-closed, or a server that does not check) must not
+    # count as the delivery: some servers hand the application what arrived without a word.
+    if declared and declared.isascii() and declared.isdigit() and len(declared) < 20 and len(body) < int(declared):
+        raise InvalidPayload(f"body of {len(body)} bytes is shorter than its Content-Length ({int(declared)})")
+
+
+def _as_key(dedupe_id: str | None) -> str | None:
+    # A lone surrogate in an id cannot be written as UTF-8 (a store key, a job id): its escape
+    # can. The job's data keeps the id as sent.
+    if dedupe_id and not dedupe_id.isascii():
+        return dedupe_id.encode("utf-8", "backslashreplace").decode("utf-8")
+    return dedupe_id
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -164,7 +188,7 @@ class Decider:
             challenge = parse_qs(request.query, keep_blank_values=True).get("verification_challenge")
             if challenge is None:
                 return OK
-            log.info("answered the verification challenge on %s", request.path)
+            log.info("answered the verification challenge on %s", clip(request.path))
             return Response.text(200, challenge[0])
         return self._reject(request, MethodNotAllowed(f"method {method[:16]!r} not allowed"))
 
@@ -173,6 +197,7 @@ class Decider:
         try:
             if len(body) > self.max_body_bytes:
                 raise PayloadTooLarge(f"body larger than {self.max_body_bytes} bytes")
+            _check_length(body, request.headers.get("content-length"))
             check(body, request.headers.get(SIGNATURE_HEADER), self._keys)
             if not _is_json(request.headers.get("content-type")):
                 raise UnsupportedMediaType("content-type is not JSON")
@@ -182,10 +207,10 @@ class Decider:
             return self._reject(request, exc)
         message = payload.get("message")
         if self.skip_service_senders and isinstance(message, dict) and not user_id_of(message.get("sender")):
-            log.info("ignored %s %s: sent by a service (no sender.user_id)", event.type, event.id)
+            log.info("ignored %s %s: sent by a service (no sender.user_id)", clip(event.type), clip(event.id))
             return OK
         event_type = EVENT_ALIASES.get(event.type, event.type)
-        dedupe_id = event.id or request.headers.get(REQUEST_ID_HEADER)
+        dedupe_id = _as_key(event.id or request.headers.get(REQUEST_ID_HEADER))
         jobs: list[PlannedJob] = []
         # The default job reuses the body's text, unless it starts with a BOM (not JSON text).
         fast = self.make_job is listen_job and not text.startswith("\ufeff")
@@ -201,16 +226,16 @@ class Decider:
             else:
                 jobs.append(PlannedJob(name, data, delay, None, None))
         if not jobs:
-            log.debug("ignored %s %s on %s: no hook takes it", event.type, event.id, request.path)
+            log.debug("ignored %s %s on %s: no hook takes it", clip(event.type), clip(event.id), clip(request.path))
             return OK
         return DeliveryPlan(tuple(jobs), self.dedupe_ttl)
 
     def _reject(self, request: Request, exc: DeliveryRejected) -> Response:
         headers = request.headers
         log.warning(
-            "rejected delivery to %s (%d): %s [event type %r, request id %r]",
-            request.path, exc.status_code, exc,
-            headers.get(EVENT_TYPE_HEADER), headers.get(REQUEST_ID_HEADER),
+            "rejected delivery to %s (%d): %s [event type %s, request id %s]",
+            clip(request.path), exc.status_code, exc,
+            clip(headers.get(EVENT_TYPE_HEADER)), clip(headers.get(REQUEST_ID_HEADER)),
         )  # fmt: skip
         extra = (("Allow", "GET, POST"),) if isinstance(exc, MethodNotAllowed) else ()
         return Response.text(exc.status_code, str(exc), *extra)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import quote, unquote
 
 from .._layer import IDENTITY_PREFIX
 from ..errors import InvalidPayload
@@ -30,15 +31,33 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 def user_id_of(value: object) -> str | None:
-    """The user id in a 1.0 ``{user_id}``, a v2 identity object, or an identity id string."""
+    """The user id in a 1.0 ``{user_id}``, a v2 identity object, or an identity id string.
+
+    An identity id carries its user id ``encodeURIComponent``-ed (v2+): it is decoded, so that
+    ``layer:///identities/alice%40example.com`` is the user ``alice@example.com``, the same as
+    the identity's own ``user_id`` field, which is kept as it is.
+
+    >>> user_id_of("layer:///identities/alice%40example.com"), user_id_of({"user_id": "bob"})
+    ('alice@example.com', 'bob')
+    """
     if type(value) is dict or isinstance(value, Mapping):  # dict first: the ABC check is slow
         user_id = value.get("user_id")
         if isinstance(user_id, str) and user_id:
             return user_id
         return user_id_of(value.get("id")) if isinstance(value.get("id"), str) else None
     if isinstance(value, str) and value.startswith(IDENTITY_PREFIX):
-        return value[len(IDENTITY_PREFIX) :] or None
+        encoded = value[len(IDENTITY_PREFIX) :]
+        return (unquote(encoded) if "%" in encoded else encoded) or None
     return None
+
+
+def identity_id(user_id: str) -> str:
+    """The v2+ identity id of ``user_id``, encoded as Layer's ``encodeURIComponent`` does.
+
+    >>> identity_id("alice@example.com")
+    'layer:///identities/alice%40example.com'
+    """
+    return IDENTITY_PREFIX + quote(user_id, safe="!~*'()")
 
 
 def parse_timestamp(value: object) -> datetime | None:
@@ -145,6 +164,12 @@ class Message(_View):
     def sent_at(self) -> datetime | None:
         """When the message was sent, as an aware datetime."""
         return parse_timestamp(self._raw.get("sent_at"))
+
+    @property
+    def position(self) -> int | None:
+        """The message's place in its conversation (v2+ ``position``, rising); None in 1.0."""
+        position = self._raw.get("position")
+        return position if type(position) is int else None
 
     @property
     def sender(self) -> Actor | None:

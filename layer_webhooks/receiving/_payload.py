@@ -1,31 +1,78 @@
-"""A delivery's body parsed as strict JSON (RFC 8259), into the object every view reads."""
+"""A delivery's body parsed as strict JSON (RFC 8259), into the object every view reads.
+
+Strict in what every queue and store can carry: ``NaN``, ``Infinity``, numbers too large
+for a float (``1e400``, which Python would read as infinity) and nesting deeper than
+:data:`MAX_DEPTH` are refused, so that an accepted event never fails at the queue. Lone
+surrogates (``"\\ud83d"``, a cut emoji; or the raw bytes of one) are valid JSON grammar and are
+kept: raw ones are read as the escapes they stand for, so that the payload parsed here is the
+one every queue hands its handler (see :mod:`layer_webhooks.jobs._codec`). Duplicate keys are
+read as Python reads them, the last one winning, here and in every queue alike.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 
 from ..errors import InvalidPayload
+from ..jobs._codec import escape_surrogates
 
 
 def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
 
 
+def _finite(number: str) -> float:
+    value = float(number)
+    if math.isinf(value):
+        raise ValueError("number out of range")
+    return value
+
+
 # Strict JSON (RFC 8259): Python's NaN and Infinity are refused, as every job queue refuses them.
-_DECODER = json.JSONDecoder(parse_constant=_not_json)
+_DECODER = json.JSONDecoder(parse_constant=_not_json, parse_float=_finite)
+
+#: How deep arrays and objects may nest. Layer's payloads nest about ten levels; Python's json
+#: recurses per level, so a document nearly as deep as the interpreter's recursion limit could
+#: be read here and fail later, in a consumer with a deeper stack. A fixed bound refuses it here.
+MAX_DEPTH = 100
+_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{\]}]')
+
+
+def _too_deep(text: str) -> bool:
+    if text.count("[") + text.count("{") <= MAX_DEPTH:  # almost every body: no scan
+        return False
+    depth = 0
+    for token in _NESTING.finditer(text):  # strings are matched whole, so their brackets do not count
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
 
 
 def load_payload(body: bytes | str) -> dict[str, Any]:
     """Parse ``body`` (bytes decoded as :func:`json.loads` does) into a JSON object, strictly:
-    no ``NaN`` or ``Infinity``. :raises InvalidPayload: otherwise."""
+    no ``NaN``, ``Infinity`` or out-of-range number. :raises InvalidPayload: otherwise."""
     return load_payload_text(body)[0]
 
 
 def load_payload_text(body: bytes | str) -> tuple[dict[str, Any], str]:
-    """As :func:`load_payload`, with the JSON text it parsed (the body decoded)."""
+    """As :func:`load_payload`, with the JSON text it parsed (the body decoded, raw surrogates
+    escaped: valid UTF-8)."""
     try:
         text = body if isinstance(body, str) else body.decode(json.detect_encoding(body), "surrogatepass")
+    except ValueError:
+        raise InvalidPayload("body is not valid JSON") from None
+    text = escape_surrogates(text)
+    if _too_deep(text):
+        raise InvalidPayload(f"body nests arrays or objects deeper than {MAX_DEPTH} levels")
+    try:
         payload = _DECODER.decode(text)
     except (ValueError, RecursionError):
         raise InvalidPayload("body is not valid JSON") from None

@@ -3,22 +3,53 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from ..errors import ConfigurationError, InvalidSignature
+from ..errors import ConfigurationError, ConfigurationTypeError, InvalidSignature
 
 _SHA1_HEX_LEN = 40
 
 
+def check_secret(field: str, secret: object) -> bytes:
+    """``secret`` (given as ``field``) as a key, once it is a non-empty string without padding.
+
+    The secret itself never appears in a message: only its type and what is wrong with it.
+
+    :raises ConfigurationError: for None, a non-string, an empty or a whitespace-padded secret.
+    """
+    if secret is None:
+        raise ConfigurationTypeError(
+            field, "the webhook's secret (a string)", None, "is the environment variable it comes from set?"
+        )
+    if not isinstance(secret, str):
+        fix = "decode it first" if isinstance(secret, (bytes, bytearray)) else ""
+        raise ConfigurationTypeError(field, "the webhook's secret (a string)", secret, fix)
+    if not secret:
+        raise ConfigurationError(f"{field}: a webhook secret must be a non-empty string")
+    if secret != secret.strip():
+        # Layer signs with the secret as registered: a padded copy (a file's newline) fails every delivery.
+        raise ConfigurationError(
+            f"{field}: the webhook secret has leading or trailing whitespace (read from a file?); "
+            "pass it stripped, e.g. open(path).read().strip()"
+        )
+    return secret.encode("utf-8")
+
+
 def secret_keys(secrets: str | Sequence[str]) -> tuple[bytes, ...]:
-    """Validate one secret, or several while one is being rotated, and return them as keys."""
-    items = (secrets,) if isinstance(secrets, str) else tuple(secrets)
-    if not items:
-        raise ConfigurationError("at least one webhook secret is required")
-    for item in items:
-        if not isinstance(item, str) or not item:
-            raise ConfigurationError("a webhook secret must be a non-empty string")
-    return tuple(item.encode("utf-8") for item in items)
+    """Validate one secret, or several while one is being rotated, and return them as keys.
+
+    :raises ConfigurationError: for None, a non-string, an empty or a whitespace-padded secret
+        (naming ``secret`` or ``secret[i]``; the secret itself is never shown).
+    """
+    if secrets is None or isinstance(secrets, str):
+        return (check_secret("secret", secrets),)
+    if isinstance(secrets, (bytes, bytearray, Mapping)) or not isinstance(secrets, Iterable):
+        fix = "decode it first" if isinstance(secrets, (bytes, bytearray)) else ""
+        raise ConfigurationTypeError("secret", "the webhook's secret (a string) or a list of them", secrets, fix)
+    keys = tuple(check_secret(f"secret[{index}]", item) for index, item in enumerate(secrets))
+    if not keys:
+        raise ConfigurationError("secret: at least one webhook secret is required")
+    return keys
 
 
 def sign(body: bytes | str, secret: str) -> str:

@@ -6,6 +6,11 @@ an entry of :attr:`RegistrationReport.errors` and the others still run; only a f
 (nothing can be planned) raises. Waiting for a verification challenge uses the client's
 injected ``sleep`` and ``clock``. The client is imported for typing only, so that importing
 registration does not import :mod:`requests`.
+
+Several processes may register at once (every worker at start-up): after each create the
+webhooks are listed again and the create's *twins* (same ``config``, target and events, so
+made by the same code) are deleted but the oldest, which every process keeps, so that they
+converge on one webhook per hook whatever the interleaving.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .._layer import API_VERSION
 from ..config._hooks import Hook, as_hooks
 from ..errors import LayerAPIError, RegistrationError
-from ._plan import Action, plan
+from ..receiving._signing import check_secret
+from ._plan import Action, plan, registered_events
 
 if TYPE_CHECKING:
     from ..rest._client import LayerClient
@@ -37,6 +44,8 @@ _SETTLED = ("active", "inactive")
 class Step:
     """One change made on Layer: ``op`` (``"create"``, ``"activate"``, ``"delete"``) of a
     webhook for the hook named ``hook``, and the webhook's ``status`` afterwards (None: deleted).
+    ``"keep"``: another process had created the same webhook first; it is kept, in place of
+    the one this call created (then deleted).
     """
 
     hook: str
@@ -77,6 +86,22 @@ class RegistrationReport:
             lines.append(f"- still out of sync (use sync=True to re-create): {', '.join(self.out_of_sync)}")
         lines += [f"- error: {error}" for error in self.errors]
         return "\n".join(lines)
+
+
+def _age(webhook: Mapping[str, Any]) -> tuple[str, str]:
+    # The order every process agrees on: oldest first (Layer's ISO 8601 times sort as text), then by id.
+    return str(webhook.get("created_at") or ""), str(webhook.get("id"))
+
+
+def _is_twin(webhook: Mapping[str, Any], action: Action) -> bool:
+    """Whether ``webhook`` is what creating ``action`` makes: the same config, target, events and
+    Webhooks version (a webhook of another version is what ``sync=True`` replaces, not a twin)."""
+    return (
+        webhook.get("config", webhook.get("target_config")) == {"name": action.name}
+        and webhook.get("target_url") == action.target_url
+        and set(registered_events(webhook)) == set(action.hook.events)
+        and webhook.get("version", action.version) == action.version
+    )
 
 
 def _challenge_failed(name: str, webhook: Mapping[str, Any]) -> RegistrationError:
@@ -140,10 +165,52 @@ class _Executor:
             # The request may have reached Layer before the connection broke: look before creating again.
             log.warning("creating the webhook for %r: %s; listing before trying again", name, exc)
             webhook = self.attempt(name, "create the webhook", lambda: self._created(action) or self._create(body))
-        return self.settle(name, "create", webhook)
+        own = str(webhook.get("id"))
+        kept, deleted = self.converge(action, webhook)
+        mine = str(kept.get("id")) == own
+        if not mine:  # an older twin is kept: say what became of this call's own create
+            self.report.steps.append(Step(name, "create", own, None if own in deleted else str(webhook.get("status"))))
+        self.report.steps.extend(Step(name, "delete", twin, None) for twin in deleted)
+        return self.settle(name, "create" if mine else "keep", kept, action)
+
+    def converge(self, action: Action, created: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
+        """List Layer's webhooks again and delete the twins of ``created`` but the oldest; return
+        the webhook kept and the ids deleted (a twin another process deleted first counts as gone).
+
+        :raises LayerAPIError: 404 when no twin is left at all (``created`` is None: it was deleted).
+        """
+        try:
+            twins = [dict(w) for w in self.client.webhooks.list() if _is_twin(w, action)]
+        except LayerAPIError as exc:
+            log.warning("could not list the webhooks again for %r, twins are not looked for: %s", action.name, exc)
+            twins = []
+        if created is not None and all(w.get("id") != created.get("id") for w in twins):
+            twins.append(dict(created))  # not listed yet
+        if not twins:
+            raise LayerAPIError(404, message=f"the webhook for {action.name!r} was deleted", request="GET /webhooks")
+        kept, *extra = sorted(twins, key=_age)
+        deleted = []
+        for twin in extra:
+            twin_id = str(twin.get("id"))
+            try:
+                self.client.webhooks.delete(twin_id)
+            except LayerAPIError as exc:
+                if exc.status != 404:
+                    log.warning(
+                        "could not delete %s, a twin of %s for %r: %s", twin_id, kept.get("id"), action.name, exc
+                    )
+                    continue
+            log.info(
+                "deleted %s, a twin of %s for %r (registered by another process too)",
+                twin_id,
+                kept.get("id"),
+                action.name,
+            )
+            deleted.append(twin_id)
+        return kept, deleted
 
     def _created(self, action: Action) -> dict[str, Any] | None:
-        again = plan(self.client.webhooks.list(), [action.hook], self.url, self.secret)[0]
+        again = plan(self.client.webhooks.list(), [action.hook], self.url, self.secret, version=action.version)[0]
         return dict(again.webhook) if again.webhook is not None and again.kind in ("activate", "unchanged") else None
 
     def _create(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -152,9 +219,9 @@ class _Executor:
     def activate(self, action: Action) -> dict[str, Any] | None:
         webhook_id = str(action.webhook_id)
         webhook = self.attempt(action.name, "activate", lambda: self.client.webhooks.activate(webhook_id))
-        return self.settle(action.name, "activate", webhook)
+        return self.settle(action.name, "activate", webhook, action)
 
-    def settle(self, name: str, op: str, webhook: dict[str, Any]) -> dict[str, Any] | None:
+    def settle(self, name: str, op: str, webhook: dict[str, Any], action: Action) -> dict[str, Any] | None:
         """Record a created or activated webhook, after waiting for its challenge if asked;
         None when it is not (or not known to be) verified."""
         webhook_id = str(webhook.get("id"))
@@ -162,7 +229,8 @@ class _Executor:
         error = None
         if self.wait:
             try:
-                webhook = self._wait(webhook)
+                webhook = self._wait(webhook, action)
+                webhook_id = str(webhook.get("id"))
             except LayerAPIError as exc:
                 error = RegistrationError(
                     name, f"could not read the status of {webhook_id} for {name!r}: {exc}", cause=exc
@@ -182,7 +250,7 @@ class _Executor:
         self.report.errors.append(error)
         return None
 
-    def _wait(self, webhook: dict[str, Any]) -> dict[str, Any]:
+    def _wait(self, webhook: dict[str, Any], action: Action) -> dict[str, Any]:
         client = self.client
         deadline = client.clock() + WAIT_SECONDS
         # Bounded in count too, so that a clock that does not move cannot spin forever.
@@ -191,7 +259,14 @@ class _Executor:
             if webhook.get("status") in _SETTLED or remaining <= 0:
                 break
             client.sleep(min(POLL_INTERVAL, remaining))
-            webhook = client.webhooks.get(str(webhook.get("id")))
+            try:
+                webhook = client.webhooks.get(str(webhook.get("id")))
+            except LayerAPIError as exc:
+                if exc.status != 404 or not _is_twin(webhook, action):
+                    raise
+                # Deleted as the twin of an older one that another process registered: wait on that one.
+                webhook, deleted = self.converge(action, None)
+                self.report.steps.extend(Step(action.name, "delete", twin, None) for twin in deleted)
         return webhook
 
 
@@ -204,11 +279,13 @@ def register_webhooks(
     dry_run: bool = False,
     sync: bool = False,
     wait_active: bool = False,
+    version: str = API_VERSION,
 ) -> RegistrationReport:
     """Make Layer's webhooks match ``hooks``; see :meth:`WebhooksServices.register`."""
     hooks = as_hooks(hooks)
-    plan([], hooks, url, secret)  # a configuration error is raised before any request
-    actions = plan(client.webhooks.list(), hooks, url, secret)
+    check_secret("secret", secret)
+    plan([], hooks, url, secret, version=version)  # a configuration error is raised before any request
+    actions = plan(client.webhooks.list(), hooks, url, secret, version=version)
     report = RegistrationReport(actions, dry_run=dry_run)
     if dry_run:
         report.out_of_sync = [a.name for a in actions if a.kind == "out-of-sync"]

@@ -9,8 +9,10 @@ with its status and the start of its text.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from ..errors import LayerAPIError
 from ._transport import HTTPResponse
@@ -25,14 +27,37 @@ HINTS: Mapping[int, str] = {
 }
 _TEXT_LIMIT = 200
 
+#: A token at least this long is replaced wherever it occurs: a run of this many token
+#: characters does not occur in a message by chance. A shorter one only where it stands as a token.
+SUBSTRING_MIN = 8
+_REDACTED = "<token>"
+# Where a short token stands as a token: the value of an Authorization header ("Bearer t"), or
+# one whole component of a URL (a path segment, a query value, userinfo).
+_AUTHORIZATION = r"(?i:(?<![\w-])(?:authorization\s*[:=]\s*(?:bearer\s+)?|bearer\s+))"
+_URL = re.compile(r"(?:\b[A-Za-z][A-Za-z0-9+.-]*://|(?<![\w.~-])/)[^\s'\"<>()\[\]{}]*")
+_URL_DELIMITERS = "/?#&=@:;"
+
 
 def redact(text: str, token: str) -> str:
-    """``text`` with every occurrence of ``token`` replaced by ``<token>``.
+    """``text`` with the API token ``token`` replaced by ``<token>``, as a token.
 
-    >>> redact("Invalid token t0k", "t0k")
+    A token of :data:`SUBSTRING_MIN` characters or more is replaced wherever it occurs; a
+    shorter one (a test's ``"t"``) only as the value of an ``Authorization`` header and as a
+    whole component of a URL, so that a one-letter token cannot garble a message.
+
+    >>> redact("Invalid token t0k-4f9e8d7c", "t0k-4f9e8d7c")
     'Invalid token <token>'
+    >>> redact("ConnectionError: GET https://x.test/?t=t with Bearer t", "t")
+    'ConnectionError: GET https://x.test/?t=<token> with Bearer <token>'
     """
-    return text.replace(token, "<token>") if token else text
+    if not token:
+        return text
+    if len(token) >= SUBSTRING_MIN:
+        return text.replace(token, _REDACTED)
+    forms = "|".join(re.escape(form) for form in dict.fromkeys((token, quote(token, safe=""), quote(token))))
+    text = re.sub(f"({_AUTHORIZATION})(?:{forms})(?![\\w.~+/=-])", rf"\g<1>{_REDACTED}", text)
+    component = re.compile(f"(?<=[/=@:#])(?:{forms})(?=[{re.escape(_URL_DELIMITERS)}]|$)")
+    return _URL.sub(lambda url: component.sub(_REDACTED, url.group()), text)
 
 
 def read_json(where: str, response: HTTPResponse) -> Any:

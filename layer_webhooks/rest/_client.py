@@ -6,6 +6,9 @@
     for webhook in client.webhooks.list():
         print(webhook["id"], webhook["status"])
     identity = client.identities.get("layer:///identities/frodo")
+    client.messages.send_text(conversation_id, {"name": "Welcome-bot"}, "Hello")
+
+The Platform API's messages, announcements and conversations are in :mod:`._platform`.
 
 The flow is written here once, over one transport (:mod:`._transport`, :mod:`requests`,
 imported when the first client is made); the decisions are the pure modules':
@@ -26,19 +29,36 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._layer import DEFAULT_BASE_URL, PLATFORM_ACCEPT, WEBHOOKS_ACCEPT
+from .._layer import (
+    API_VERSION,
+    DEFAULT_BASE_URL,
+    PLATFORM_ACCEPT,
+    PLATFORM_MEDIA_TYPE,
+    WEBHOOKS_ACCEPT,
+    WEBHOOKS_VERSIONS,
+    media_type,
+)
 from ..errors import ConfigurationError
 from ._answers import read_error, read_json, unreachable
+from ._platform import Announcements, Conversations, MessageSending
 from ._retry import CREATE_RETRY_STATUSES, RETRY_STATUSES, RetryRule, next_wait, retry_after
 from ._transport import HTTPRequest, RequestsTransport, TransportError
 from ._urls import api_path, app_uuid, segment, user_segment
+from ._urls import base_url as checked_base_url
 
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["DEFAULT_BASE_URL", "Identities", "LayerClient", "Messages", "Webhooks"]
+__all__ = ["DEFAULT_BASE_URL", "Announcements", "Conversations", "Identities", "LayerClient", "Messages", "Webhooks"]
 
 log = logging.getLogger("layer_webhooks.client")
+
+
+def _header_safe(value: str) -> bool:
+    # RFC 9110 field values: visible characters, obs-text (Latin-1 above 0x9F here, leaving out
+    # the C1 controls), and spaces or tabs inside. A newline would split the header (or make
+    # requests refuse it with the header, token included, in its message).
+    return value == value.strip(" \t") and all(" " <= c <= "~" or c == "\t" or "\xa0" <= c <= "\xff" for c in value)
 
 
 class LayerClient:
@@ -50,9 +70,12 @@ class LayerClient:
     A request is tried at most ``attempts`` times and not retried once ``max_retry_seconds``
     have passed since it began; ``sleep`` and ``clock`` (monotonic) are injectable, and are
     also what :meth:`WebhooksServices.register` waits with; ``now`` (seconds since the epoch)
-    is what a ``Retry-After`` date is measured from.
+    is what a ``Retry-After`` date is measured from. ``platform_version`` is the Platform API
+    version asked for in its ``Accept`` header (``"1.0"``, ``"2.0"`` or ``"3.0"``; the
+    Webhooks REST API is always asked for 1.0).
 
-    ``client.webhooks``, ``client.messages`` and ``client.identities`` return Layer's JSON.
+    ``client.webhooks``, ``client.messages``, ``client.announcements``,
+    ``client.conversations`` and ``client.identities`` return Layer's JSON.
 
     :raises LayerAPIError: for an error answer (``status``, ``code``, ``id``, ``message``,
         ``data`` from Layer's error body), or ``status`` 0 when Layer could not be reached.
@@ -72,24 +95,42 @@ class LayerClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], float] = time.time,
+        platform_version: str = API_VERSION,
     ) -> None:
+        if platform_version not in WEBHOOKS_VERSIONS:
+            raise ConfigurationError(
+                f"platform_version={platform_version!r}: expected one of {', '.join(WEBHOOKS_VERSIONS)}"
+            )
         if not isinstance(token, str) or not token:
             raise ConfigurationError("a Layer API token is required")
+        if not _header_safe(token):
+            # The value is left out: it is a secret, and what is wrong with it may not print.
+            raise ConfigurationError(
+                "token: not usable in an HTTP header (a newline, a control character, a character"
+                " outside Latin-1, or spaces at either end); pass the token exactly as Layer issued it"
+            )
         if attempts < 1:
             raise ConfigurationError("attempts must be at least 1")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            # 0 would fail every request at once; None would wait for ever on a silent server.
+            raise ConfigurationError(f"timeout: expected seconds per request > 0 (the default is 10), got {timeout!r}")
         self._token = token
         self.app_id = app_uuid(app_id)
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
+        self.base_url = checked_base_url(base_url)
+        self.timeout = float(timeout)
         self.attempts = attempts
         self.max_retry_seconds = max_retry_seconds
         self.backoff = backoff
         self.sleep = sleep
         self.clock = clock
         self.now = now
+        #: The ``Accept`` header of every Platform API request.
+        self.platform_accept = media_type(PLATFORM_MEDIA_TYPE, platform_version)
         self._transport = RequestsTransport(session)
         self.webhooks = Webhooks(self)
         self.messages = Messages(self)
+        self.announcements = Announcements(self)
+        self.conversations = Conversations(self)
         self.identities = Identities(self)
 
     def __repr__(self) -> str:
@@ -114,18 +155,23 @@ class LayerClient:
         json: Any = None,
         retry_on: frozenset[int] = RETRY_STATUSES,
         retry_connection_errors: bool = True,
+        content_type: str = "application/json",
     ) -> Any:
         """Send ``method`` to ``/apps/<app><path>`` and return the decoded JSON (None if empty).
 
-        Retried on the statuses in ``retry_on`` and, if ``retry_connection_errors``, on
-        connection errors and timeouts.
+        ``json`` is sent as ``content_type``. Retried on the statuses in ``retry_on`` and, if
+        ``retry_connection_errors``, on connection errors and timeouts. ``accept`` is
+        :data:`WEBHOOKS_ACCEPT` or :data:`PLATFORM_ACCEPT`, which is sent at this client's
+        ``platform_version``.
         """
+        if accept == PLATFORM_ACCEPT:
+            accept = self.platform_accept
         path = api_path(self.app_id, path)
         where = f"{method} {path}"
         headers = {"Authorization": f"Bearer {self._token}", "Accept": accept}
         body = None
         if json is not None:
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = content_type
             try:
                 body = jsonlib.dumps(json, allow_nan=False).encode()
             except (TypeError, ValueError) as exc:
@@ -206,8 +252,9 @@ class Webhooks:
         self._client.request("DELETE", f"/webhooks/{segment(webhook_id)}")
 
 
-class Messages:
-    """``client.messages``: messages through the Platform API (layer-protocol.md §5)."""
+class Messages(MessageSending):
+    """``client.messages``: messages through the Platform API (layer-protocol.md §5); sending
+    them is :class:`~._platform.MessageSending`'s."""
 
     def __init__(self, client: LayerClient) -> None:
         self._client = client

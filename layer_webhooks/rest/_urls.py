@@ -9,12 +9,14 @@ reach another path.
 from __future__ import annotations
 
 import uuid
-from urllib.parse import quote
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
 
 from .._layer import IDENTITY_PREFIX, LAYER_ID_PREFIX
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, ConfigurationTypeError
 
-__all__ = ["api_path", "app_uuid", "canonical_app_uuid", "segment", "user_segment"]
+__all__ = ["api_path", "app_uuid", "base_url", "canonical_app_uuid", "ref_segment", "segment", "user_segment"]
 
 
 def app_uuid(app_id: str) -> str:
@@ -70,17 +72,59 @@ def segment(layer_id: str) -> str:
     return quote(layer_id, safe="")
 
 
-def user_segment(user_id: str) -> str:
-    """A user id without its ``layer:///identities/`` prefix, URL-escaped (slashes included).
+def ref_segment(ref: str | Mapping[str, Any], prefix: str) -> str:
+    """The path segment of an object of kind ``prefix`` (e.g. ``layer:///conversations/``),
+    from its id, its UUID, or a mapping with its ``id`` (a payload's ``conversation``).
 
-    >>> user_segment("layer:///identities/a b/c")
-    'a%20b%2Fc'
+    >>> ref_segment({"id": "layer:///conversations/c1", "url": "..."}, "layer:///conversations/")
+    'c1'
+
+    :raises ConfigurationError: for an empty id, or a Layer id of another kind (a message
+        given for its conversation).
+    """
+    value = ref.get("id") if isinstance(ref, Mapping) else ref
+    kind = prefix.removeprefix(LAYER_ID_PREFIX).rstrip("/").removesuffix("s")
+    if isinstance(value, str) and value.startswith(LAYER_ID_PREFIX) and not value.startswith(prefix):
+        raise ConfigurationError(f"expected a {kind} id ({prefix}<uuid>), got {value!r}")
+    if not isinstance(value, str) or not value.removeprefix(prefix):
+        given = f"an object with 'id' {value!r}" if isinstance(ref, Mapping) else repr(ref)
+        raise ConfigurationError(f"expected a {kind} id, or an object with its 'id', got {given}")
+    return segment(value)
+
+
+def user_segment(user_id: str) -> str:
+    """A user id, URL-escaped once (slashes included); an identity id ``layer:///identities/<id>``
+    gives its user id, decoded first (v2+ identity ids are ``encodeURIComponent``-ed).
+
+    >>> user_segment("layer:///identities/a b/c"), user_segment("layer:///identities/alice%40example.com")
+    ('a%20b%2Fc', 'alice%40example.com')
 
     :raises ConfigurationError: for an empty or non-string id.
     """
     if not isinstance(user_id, str) or not user_id:
         raise ConfigurationError(f"expected a user id, got {user_id!r}")
-    return quote(user_id.removeprefix(IDENTITY_PREFIX), safe="")
+    if user_id.startswith(IDENTITY_PREFIX):
+        user_id = unquote(user_id[len(IDENTITY_PREFIX) :])
+    return quote(user_id, safe="")
+
+
+def base_url(url: object, field: str = "base_url") -> str:
+    """The root of Layer's REST APIs (an emulator's in tests), without its trailing ``/``.
+
+    >>> base_url("https://api.layer.com/")
+    'https://api.layer.com'
+
+    :raises ConfigurationError: for anything but an ``http(s)://host[...]`` URL, naming ``field``.
+    """
+    if not isinstance(url, str):
+        raise ConfigurationTypeError(field, "an http(s) URL such as 'https://api.layer.com'", url)
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        shown = "a URL with credentials" if "@" in url else repr(url)  # never echo a password
+        raise ConfigurationError(
+            f"{field}: expected an http(s) URL such as 'https://api.layer.com' (scheme and host, no query), got {shown}"
+        )
+    return url.strip().rstrip("/")
 
 
 def api_path(app: str, path: str) -> str:

@@ -7,8 +7,30 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
+from .._layer import STATUS_RANK
 from ..receipts._rules import merge_status_maps
 from ._port import JSONValue
+
+_NAMES = {rank: name for name, rank in STATUS_RANK.items()}
+
+
+class _Index:
+    """A position index: ``members`` ``{member: (position, deadline)}``, ``ranges``
+    ``{(first, last, user, rank): deadline}``."""
+
+    __slots__ = ("members", "ranges")
+
+    def __init__(self) -> None:
+        self.members: dict[str, tuple[int, float]] = {}
+        self.ranges: dict[tuple[int, int, str, int], float] = {}
+
+    def prune(self, now: float) -> None:
+        self.members = {m: entry for m, entry in self.members.items() if entry[1] > now}
+        self.ranges = {r: deadline for r, deadline in self.ranges.items() if deadline > now}
+
+    def deadline(self) -> float | None:
+        deadlines = [*(entry[1] for entry in self.members.values()), *self.ranges.values()]
+        return max(deadlines) if deadlines else None
 
 
 class MemoryStore:
@@ -54,7 +76,7 @@ class MemoryStore:
     def get(self, key: str) -> JSONValue | None:
         """See :meth:`Store.get <layer_webhooks.Store.get>`."""
         item = self._data.get(key)
-        if item is None or item[1] <= self._now():
+        if item is None or item[1] <= self._now() or type(item[0]) is _Index:
             return None
         return item[0]
 
@@ -68,6 +90,10 @@ class MemoryStore:
     async def add_if_absent_async(self, key: str, value: JSONValue, ttl: float) -> bool:
         """As :meth:`add_if_absent`; never waits on I/O."""
         return self.add_if_absent(key, value, ttl)
+
+    async def get_async(self, key: str) -> JSONValue | None:
+        """As :meth:`get`; never waits on I/O."""
+        return self.get(key)
 
     async def delete_async(self, key: str) -> None:
         """As :meth:`delete`; never waits on I/O."""
@@ -91,6 +117,45 @@ class MemoryStore:
                 deadline = now + ttl
             self._data[key] = (record, deadline)
             heapq.heappush(self._expiry, (deadline, key))
+
+    def _index(self, key: str, now: float) -> _Index:
+        item = self._data.get(key)
+        index = item[0] if item is not None and item[1] > now and type(item[0]) is _Index else _Index()
+        index.prune(now)
+        return index
+
+    def _keep(self, key: str, index: _Index) -> None:
+        deadline = index.deadline()
+        if deadline is None:
+            self._data.pop(key, None)
+            return
+        self._data[key] = (index, deadline)
+        heapq.heappush(self._expiry, (deadline, key))
+
+    def add_position(self, key: str, position: int, member: str, ttl: float) -> dict[str, str]:
+        """See :meth:`ReceiptsStore.add_position <layer_webhooks.ReceiptsStore.add_position>`."""
+        now = self._now()
+        with self._lock:
+            index = self._index(key, now)
+            index.members[member] = (position, now + ttl)
+            self._keep(key, index)
+            best: dict[str, int] = {}
+            for first, last, user, rank in index.ranges:
+                if first <= position <= last and rank > best.get(user, 0):
+                    best[user] = rank
+        return {user: _NAMES[rank] for user, rank in best.items()}
+
+    def add_range(self, key: str, first: int, last: int, statuses: Mapping[str, str], ttl: float) -> list[str]:
+        """See :meth:`ReceiptsStore.add_range <layer_webhooks.ReceiptsStore.add_range>`."""
+        now = self._now()
+        with self._lock:
+            index = self._index(key, now)
+            for user, status in statuses.items():
+                if status in STATUS_RANK:
+                    index.ranges[(first, last, user, STATUS_RANK[status])] = now + ttl
+            self._keep(key, index)
+            found = [(position, m) for m, (position, _) in index.members.items() if first <= position <= last]
+        return [member for _, member in sorted(found)]
 
     def __len__(self) -> int:
         now = self._now()

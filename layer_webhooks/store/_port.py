@@ -52,6 +52,10 @@ class AsyncStore(Store, Protocol):
         """As :meth:`Store.add_if_absent`, awaiting the write instead of blocking the loop."""
         ...
 
+    async def get_async(self, key: str) -> JSONValue | None:
+        """As :meth:`Store.get`, awaiting the read instead of blocking the loop."""
+        ...
+
     async def delete_async(self, key: str) -> None:
         """As :meth:`Store.delete`, awaiting the write instead of blocking the loop."""
         ...

@@ -1,9 +1,11 @@
 """Realistic webhook payloads: :func:`make_event` and the event types of each Webhooks version.
 
 Shapes follow layer-protocol.md §3 and the examples in tests/fixtures (Webhooks 1.0). The v2/v3
-shapes (identity objects, ``recipient_status`` keyed by identity id, a top-level ``actor``)
-follow Layer's recorded ``Message.created`` deliveries; the other v2/v3 types reuse the message
-or conversation shape, as Layer's documentation describes them.
+shapes (identity objects with ``encodeURIComponent``-ed ids, ``recipient_status`` keyed by
+identity id, a top-level ``actor``, the message's ``position``) follow Layer's recorded
+``Message.created`` deliveries; ``Receipt.created`` is Layer's (no message: the conversation,
+the actor, ``receipt: {type, positions: {from, to}}``); the other v2/v3 types reuse the
+message or conversation shape, as Layer's documentation describes them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from .._layer import CONVERSATION_PREFIX, MESSAGE_PREFIX
+from .._layer import CONVERSATION_PREFIX, EVENT_TYPES, MESSAGE_PREFIX
 from ..rest._urls import canonical_app_uuid
 from ._layer_objects import (
     DEFAULT_APP_ID,
@@ -21,28 +23,16 @@ from ._layer_objects import (
     conversation_object,
     envelope,
     message_object,
+    new_position,
+    receipt_v2,
     timestamp,
     to_v2,
     uuid_of,
 )
 
-_V2 = (
-    "Message.created", "Message.updated", "Message.deleted", "Receipt.created",
-    "Conversation.created", "Conversation.updated", "Conversation.deleted",
-    "Participation.created", "Participation.deleted",
-)  # fmt: skip
-#: The event types of each Webhooks API version (1.0 includes the older names seen in the wild).
-EVENT_TYPES: Mapping[str, tuple[str, ...]] = {
-    "1.0": (
-        "message.sent", "message.delivered", "message.read", "message.deleted",
-        "conversation.created", "conversation.updated.participants",
-        "conversation.updated.metadata", "conversation.deleted",
-        "conversation.participants_updated", "conversation.metadata_updated",
-    ),
-    "2.0": _V2,
-    "3.0": (*_V2, "MessagePart.created", "MessagePart.updated", "MessagePart.deleted"),
-}  # fmt: skip
-_MESSAGE_KINDS = ("message", "receipt", "messagepart")
+__all__ = ["EVENT_TYPES", "make_event"]
+
+_MESSAGE_KINDS = ("message", "messagepart")
 _RECEIPT_STATUS = {"message.delivered": "delivered", "message.read": "read", "Receipt.created": "read"}
 
 
@@ -85,6 +75,9 @@ def make_event(
     created_at: datetime | str | None = None,
     config: Mapping[str, Any] | None = None,
     app_id: str = DEFAULT_APP_ID,
+    position: int | None = None,
+    positions: tuple[int, int] | None = None,
+    receipt: str = "Read",
 ) -> dict[str, Any]:
     """A realistic webhook payload of event ``type``, with fresh ids and timestamps.
 
@@ -103,7 +96,16 @@ def make_event(
     - ``actor``: a user id or mapping; conversation events have none unless given.
     - ``config``: the registered config that Layer echoes (absent by default).
     - ``version``: ``"1.0"`` for the lowercase types, ``"2.0"`` for PascalCase ones, or
-      ``"3.0"``; v2/v3 use identity objects and a top-level ``actor``.
+      ``"3.0"``; v2/v3 use identity objects (their ids ``encodeURIComponent``-ed), a top-level
+      ``actor`` and the message's ``position`` (``position``, or a fresh one).
+    - ``Receipt.created`` is Layer's: no message, but the ``conversation``, the ``actor`` (the
+      first recipient unless given) and ``receipt: {"type": receipt, "positions": {"from",
+      "to"}}``, ``receipt`` being ``"Read"`` or ``"Delivery"`` and ``positions`` a ``(from, to)``
+      pair (default: ``position`` alone, or a fresh one).
+
+    >>> receipt = make_event("Receipt.created", sender="alice", recipients=["bob@example.com"], positions=(7, 9))
+    >>> receipt["actor"]["id"], receipt["receipt"], "message" in receipt
+    ('layer:///identities/bob%40example.com', {'type': 'Read', 'positions': {'from': 7, 'to': 9}}, False)
 
     :raises ValueError: for an event type unknown in ``version``.
     """
@@ -114,6 +116,31 @@ def make_event(
     when = timestamp(created_at)
     conversation_uuid = uuid_of(conversation, CONVERSATION_PREFIX)
     objects: dict[str, Any] = {}
+    if type == "Receipt.created":
+        statuses = _statuses(type, sender_id, recipients)
+        reader = actor if actor is not None else next((user for user in statuses if user != sender_id), sender_actor)
+        if participants is None:
+            participants = list(statuses)
+        at = new_position() if position is None else position
+        first, last = positions if positions is not None else (at, at)
+        return receipt_v2(
+            actor=actor_of(reader),
+            conversation=conversation_object(
+                conversation_uuid=conversation_uuid,
+                participants=participants,
+                metadata=metadata,
+                distinct=distinct,
+                created_at=when,
+                app=app,
+            ),
+            receipt_type=receipt,
+            first=first,
+            last=last,
+            event_id=event_id,
+            created_at=when,
+            config=config,
+            app=app,
+        )
     if type.partition(".")[0].lower() in _MESSAGE_KINDS:
         statuses = _statuses(type, sender_id, recipients)
         if actor is None:
@@ -149,4 +176,4 @@ def make_event(
         config=config,
         **objects,
     )
-    return payload if version == "1.0" else to_v2(payload, app=app)
+    return payload if version == "1.0" else to_v2(payload, app=app, position=position)

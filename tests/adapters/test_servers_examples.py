@@ -229,3 +229,29 @@ def test_a_client_sending_5_mib_sees_413_or_a_closed_connection(server: Server) 
         status = None
     assert status in (413, None)
     assert http.get(server.hook_url, params={"verification_challenge": "still up"}, timeout=10).text == "still up"
+
+
+# -- a body cut short of its Content-Length -------------------------------------------------------
+
+
+def test_a_body_cut_short_then_half_closed_is_never_acknowledged_nor_queued(server: Server) -> None:
+    # Signed over the bytes that arrive: only the Content-Length says that the body is cut.
+    text = f"cut short {uuid.uuid4()}"
+    body = compact(make_event("message.sent", sender="alice", text=text))
+    headers = layer_headers(body, server.secret)
+    host, port = server.url.removeprefix("http://").split(":")
+    path = server.hook_url.removeprefix(server.url)
+    lines = [f"POST {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body) + 100}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    with socket.create_connection((host, int(port)), timeout=WAIT) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        sock.shutdown(socket.SHUT_WR)  # the half-close: the rest never comes
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    # gunicorn and werkzeug answer 400 (the core checks the length); uvicorn closes the
+    # connection when the client half-closes, before the app could answer.
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    marker = f"after {uuid.uuid4()}"
+    assert deliver(server, make_event("message.sent", sender="alice", text=marker)).status_code == 200
+    assert text not in server.wait_for_output(marker)

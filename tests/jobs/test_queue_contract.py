@@ -7,7 +7,9 @@ a real Redis. Huey's jobs are run the way huey's own tests run delayed tasks: ``
 
 from __future__ import annotations
 
+import asyncio
 import datetime
+import json
 import logging
 import math
 import uuid
@@ -17,8 +19,9 @@ from typing import Any, Protocol
 
 import pytest
 from support.clock import Clock
+from support.payloads import SECRET, load_fixture, signed
 
-from layer_webhooks import DeadLetter, InvalidJobData, Job, MemoryQueue
+from layer_webhooks import DeadLetter, Hook, InvalidJobData, Job, MemoryQueue, Receiver
 from layer_webhooks.jobs import LedgerQueue
 
 
@@ -138,6 +141,46 @@ def test_a_handler_gets_the_data_as_json_gives_it_back(driven: Driven) -> None:
     driven.queue.enqueue("job", data, job_id="j")
     driven.run_due()
     assert seen[0].data == {"t": [1, 2], "nested": {"u": "é"}}
+
+
+# A cut emoji (the first half of U+1F600), its other half, and lone surrogates in keys and deep.
+SURROGATES = {"cut": "cut emoji \ud83d", "low \udc00": ["\udfff", {"deep": "a\ud800b"}], "whole": "\U0001f600"}
+
+
+def test_lone_surrogates_are_handed_over_as_they_were_queued(driven: Driven) -> None:
+    seen: list[Job] = []
+    driven.queue.process("job", seen.append)
+    driven.queue.enqueue("job", SURROGATES, job_id="cut")
+    asyncio.run(driven.queue.enqueue_async("job", SURROGATES, job_id="cut-async"))  # type: ignore[attr-defined]
+    assert sorted(job.id for job in driven.queue.pending()) == ["cut", "cut-async"]
+    assert driven.run_due() == 2
+    assert [job.data for job in seen] == [SURROGATES, SURROGATES]
+
+
+def test_a_delivery_with_lone_surrogates_is_acknowledged_and_handed_over_as_it_came(driven: Driven) -> None:
+    seen: list[Job] = []
+    driven.queue.process("Webhook Example", seen.append)
+    receiver = Receiver(SECRET, [Hook("Webhook Example", "/hook")], driven.queue)
+    payloads = []
+    for how in ("escaped", "raw bytes"):
+        payload = load_fixture("message.sent")
+        payload["event"]["id"] = f"{how} \udc00"
+        payload["message"]["parts"][0]["body"] = "cut emoji \ud83d"
+        payloads.append(payload)
+        escaped = how == "escaped"
+        body = json.dumps(payload, ensure_ascii=escaped).encode("utf-8", "surrogatepass")
+        response = asyncio.run(receiver.handle_async(signed(body)))
+        assert response is not None and response.status == 200
+    assert driven.run_due() == 2
+    assert [(job.data["event_id"], job.data["message"]) for job in seen] == [
+        (payload["event"]["id"], payload["message"]) for payload in payloads
+    ]
+
+
+def test_a_job_id_with_a_lone_surrogate_is_refused_at_enqueue(driven: Driven) -> None:
+    with pytest.raises(InvalidJobData, match="job_id"):
+        driven.queue.enqueue("job", {}, job_id="id \ud83d")
+    assert driven.queue.pending() == []
 
 
 def test_a_job_with_no_handler_is_logged_retried_on_schedule_then_kept_dead(

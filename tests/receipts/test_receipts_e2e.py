@@ -37,6 +37,7 @@ TOKEN = "receipts token"
 SECRET = "receipts secret"
 DELAY = 2.0
 EVENTS = ["message.sent", "message.delivered", "message.read", "message.deleted"]
+V2_EVENTS = ["Message.created", "Receipt.created", "Message.deleted"]
 pytestmark = pytest.mark.slow
 
 
@@ -189,7 +190,7 @@ layer = emulator_fixture(token=TOKEN, retry_scale=0.0005)
 def deploy(request: pytest.FixtureRequest, layer: LayerEmulator) -> Iterator[Callable[..., World]]:
     cleanup: list[Callable[[], None]] = []
 
-    def make(receipts: Receipts, events: list[str] = EVENTS, run_twice: bool = False) -> World:
+    def make(receipts: Receipts, events: list[str] = EVENTS, run_twice: bool = False, version: str = "1.0") -> World:
         stack = make_stack(request.param, request)
         cleanup.append(stack.close)
         services = WebhooksServices(TOKEN, layer.app_id, base_url=layer.base_url, queue=stack.queue, store=stack.store)
@@ -212,7 +213,7 @@ def deploy(request: pytest.FixtureRequest, layer: LayerEmulator) -> Iterator[Cal
         services.process("Unread")(world.report)
         if isinstance(stack, HueyStack):
             stack.start()
-        registration = services.register(SECRET, base_url, [hook])
+        registration = services.register(SECRET, base_url, [hook], version=version)
         assert registration.ok, str(registration)
         # The emulator verifies the webhook in the background: wait until it is active, looking
         # every 10 ms (register's wait_active looks every 200 ms).
@@ -352,3 +353,46 @@ def test_refresh_of_a_message_layer_no_longer_has_reports_nothing(layer: LayerEm
     world.stack.after_delay()
     assert world.reports == []
     assert world.stack.state_keys() == 0
+
+
+# -- Webhooks 2.0: position receipts, encoded identity ids -------------------------------------
+
+
+def test_v2_a_reader_by_position_is_not_reported(layer: LayerEmulator, deploy: Any) -> None:
+    world = deploy(Receipts(delay=DELAY * 1000, report_for_status=["sent", "delivered"]), V2_EVENTS, version="2.0")
+    conversation = layer.create_conversation(["alice", "bob", "carol", "dave"])
+    message = layer.send_message(conversation, "alice", "lunch?")
+    world.stack.settle()
+    layer.mark(message, "bob", "read")  # a 2.0 webhook gets Receipt.created: no message, a position
+    layer.mark(message, "carol", "delivered")
+    world.stack.settle()
+    world.stack.after_delay()
+    assert [d.event_type for d in layer.deliveries] == ["Message.created", "Receipt.created", "Receipt.created"]
+    [report] = world.reports
+    assert report.data["recipients"] == ["carol", "dave"]
+    assert report.data["message"]["recipient_status"] == {
+        "layer:///identities/alice": "read",
+        "layer:///identities/bob": "read",
+        "layer:///identities/carol": "delivered",
+        "layer:///identities/dave": "sent",
+    }
+    assert world.stack.state_keys() == 0
+
+
+def test_v2_encoded_identity_ids_are_users_in_the_report_and_the_lookups(layer: LayerEmulator, deploy: Any) -> None:
+    world = deploy(Receipts(delay=DELAY * 1000, identities=True), V2_EVENTS, version="2.0")
+    layer.set_identity("alice@example.com", email_address="alice@example.com")
+    layer.set_identity("bob@example.com", email_address="bob@example.com")
+    conversation = layer.create_conversation(["alice@example.com", "bob@example.com"])
+    layer.send_message(conversation, "alice@example.com", "hello")
+    world.stack.settle()
+    world.stack.after_delay()
+    [report] = world.reports
+    assert report.data["recipients"] == ["bob@example.com"]  # the sender is left out
+    identities = report.data["identities"]
+    assert identities["alice@example.com"]["email_address"] == "alice@example.com"
+    assert identities["bob@example.com"]["email_address"] == "bob@example.com"
+    # The server decodes the path once: escaped once, the user id arrives as it is.
+    lookups = sorted(r.path for r in layer.api_requests if r.path.endswith("/identity"))
+    app = f"/apps/{layer.app_id}"
+    assert lookups == [f"{app}/users/alice@example.com/identity", f"{app}/users/bob@example.com/identity"]

@@ -334,6 +334,9 @@ def test_one_failing_hook_does_not_lose_the_others_and_the_retry_completes_it() 
 
 def test_failing_store_is_503_and_nothing_queued() -> None:
     class DownStore(MemoryStore):
+        def get(self, key: str) -> Any:
+            raise ConnectionError("store down")
+
         def add_if_absent(self, key: str, value: Any, ttl: float) -> bool:
             raise ConnectionError("store down")
 

@@ -132,6 +132,7 @@ def test_create_body_names_the_hook_and_hides_the_secret() -> None:
         "events": ["message.sent", "message.read"],
         "secret": "s3cret",
         "config": {"name": "Webhook Example"},
+        "version": "1.0",
     }
     assert "s3cret" not in repr(action)
     assert "s3cret" not in action.describe()

@@ -1,14 +1,16 @@
 """Every store honours its ports' contracts: Memory, SQLite and Redis (a real server).
 
-``Store`` (add_if_absent, get, delete, expiry) and ``ReceiptsStore`` (merge_statuses) run over
-every store; ``AsyncStore`` (the async twins) over the stores that declare it: Memory, and
-Redis with and without an async client.
+``Store`` (add_if_absent, get, delete, expiry) and ``ReceiptsStore`` (merge_statuses, the
+position indexes' add_position and add_range) run over every store; ``AsyncStore`` (the async
+twins) over the stores that declare it: Memory, and Redis with and without an async client.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -16,8 +18,9 @@ from typing import Any
 
 import pytest
 from support.clock import Clock
+from support.payloads import SECRET, load_fixture, signed
 
-from layer_webhooks import MemoryStore, Store
+from layer_webhooks import Hook, MemoryQueue, MemoryStore, Receiver, Store
 from layer_webhooks.adapters.sqlite import SqliteStore
 from layer_webhooks.receipts._state import ReceiptsStore
 from layer_webhooks.store._port import AsyncStore
@@ -91,6 +94,30 @@ def test_add_if_absent_get_delete(make_store: MakeStore) -> None:
     assert store.add_if_absent("k", 3, 10) is True
 
 
+def test_values_with_lone_surrogates_are_kept_as_they_were(make_store: MakeStore) -> None:
+    store = make_store(Clock(START))
+    value = {"cut \ud83d": ["\udc00", "whole \U0001f600"]}
+    assert store.add_if_absent("k", value, 10) is True
+    assert store.get("k") == value
+    store.merge_statuses("m", {"alice": "read"}, 60, message={"parts": [{"body": "cut \ud83d"}]})
+    assert store.get("m") == {"message": {"parts": [{"body": "cut \ud83d"}]}, "statuses": {"alice": "read"}}
+
+
+def test_a_delivery_with_lone_surrogates_in_its_id_and_text_is_acknowledged_once(make_store: MakeStore) -> None:
+    clock = Clock(START)
+    queue = MemoryQueue(now=clock)
+    queue.process("Webhook Example", lambda job: None)
+    receiver = Receiver(SECRET, [Hook("Webhook Example", "/hook")], queue, store=make_store(clock), now=clock)
+    payload = load_fixture("message.sent")
+    payload["event"]["id"] = "event \ud83d"
+    payload["message"]["parts"][0]["body"] = "cut \ud83d"
+    request = signed(json.dumps(payload).encode())
+    assert [receiver.handle(request).status for _ in range(2)] == [200, 200]  # type: ignore[union-attr]
+    assert queue.run_due() == 1  # the job ran: only the store keeps the redelivery out
+    assert receiver.handle(request).status == 200  # type: ignore[union-attr]
+    assert queue.pending() == []
+
+
 def test_expiry_on_the_store_clock(make_clocked_store: MakeStore) -> None:
     clock = Clock(START)
     store = make_clocked_store(clock)
@@ -162,6 +189,99 @@ def test_a_record_is_read_with_its_message_and_deleted_like_any_key(make_store: 
     assert store.get("m") == {"message": None, "statuses": {"b": "read"}}
 
 
+# -- ReceiptsStore: position indexes ----------------------------------------------------------
+
+
+def test_a_range_finds_the_members_indexed_in_it_by_position(make_store: MakeStore) -> None:
+    store = make_store(Clock(START))
+    assert store.add_position("idx", 300, "m3", 60) == {}
+    assert store.add_position("idx", 100, "m1", 60) == {}
+    assert store.add_position("idx", 200, "m2", 60) == {}
+    assert store.add_range("idx", 100, 200, {"bob": "read"}, 60) == ["m1", "m2"]
+    assert store.add_range("idx", 0, 10**12, {}, 60) == ["m1", "m2", "m3"]
+    assert store.add_range("idx", 201, 299, {"bob": "read"}, 60) == []
+    assert store.add_range("other", 0, 10**12, {}, 60) == []
+    store.add_position("idx", 250, "m1", 60)  # moved
+    assert store.add_range("idx", 150, 260, {}, 60) == ["m2", "m1"]
+    assert store.get("idx") is None  # an index is no value
+
+
+def test_a_member_added_later_learns_the_ranges_covering_it(make_store: MakeStore) -> None:
+    store = make_store(Clock(START))
+    store.add_range("idx", 100, 200, {"bob": "delivered", "carol": "read", "x y": "bogus"}, 60)
+    store.add_range("idx", 150, 150, {"bob": "read"}, 60)
+    store.add_range("idx", 190, 300, {"bob": "delivered", "dave": "delivered"}, 60)
+    assert store.add_position("idx", 150, "m1", 60) == {"bob": "read", "carol": "read"}
+    assert store.add_position("idx", 200, "m2", 60) == {"bob": "delivered", "carol": "read", "dave": "delivered"}
+    assert store.add_position("idx", 99, "m0", 60) == {}
+    assert store.add_position("idx", 301, "m4", 60) == {}
+
+
+def test_user_ids_with_spaces_and_large_positions(make_store: MakeStore) -> None:
+    store = make_store(Clock(START))
+    big = 2**52  # Layer's positions are large; JSON numbers stay exact below 2**53
+    store.add_range("layer:///conversations/c 1", big, big + 2, {"a b c": "read"}, 60)
+    assert store.add_position("layer:///conversations/c 1", big + 1, "layer:///messages/1", 60) == {"a b c": "read"}
+    assert store.add_range("layer:///conversations/c 1", big + 1, big + 1, {}, 60) == ["layer:///messages/1"]
+
+
+def test_index_entries_expire_each_on_its_own(make_clocked_store: MakeStore) -> None:
+    clock = Clock(START)
+    store = make_clocked_store(clock)
+    store.add_position("idx", 1, "short", 10)
+    store.add_position("idx", 2, "long", 100)
+    store.add_range("idx", 0, 5, {"bob": "read"}, 10)
+    clock.t += 9
+    assert store.add_range("idx", 0, 5, {}, 10) == ["short", "long"]
+    assert store.add_position("idx", 3, "new", 100) == {"bob": "read"}
+    clock.t += 1
+    assert store.add_range("idx", 0, 5, {}, 10) == ["long", "new"]
+    assert store.add_position("idx", 3, "new", 100) == {}  # the range is gone too
+    store.add_range("idx", 0, 5, {"bob": "read"}, 10)  # seen again: its expiry restarts
+    clock.t += 9
+    assert store.add_position("idx", 4, "newer", 100) == {"bob": "read"}
+
+
+def test_an_index_is_no_value_and_goes_with_its_last_entry(make_clocked_store: MakeStore) -> None:
+    clock = Clock(START)
+    store = make_clocked_store(clock)
+    store.add_position("idx", 1, "m", 10)
+    store.add_range("idx", 0, 5, {"bob": "read"}, 20)
+    assert store.get("idx") is None
+    clock.t += 20
+    assert store.add_range("idx", 0, 5, {}, 10) == []
+    assert store.add_position("idx", 1, "m", 10) == {}
+    if isinstance(store, MemoryStore):
+        clock.t += 10
+        assert len(store) == 0
+
+
+def test_concurrent_positions_and_ranges_always_meet(make_store: MakeStore) -> None:
+    """Of a member and a range added at once, one always sees the other: no read is lost."""
+    store = make_store(Clock(START))
+    rounds = 20
+    met: list[bool] = []
+    for i in range(rounds):
+        barrier = threading.Barrier(2)
+        seen: dict[str, Any] = {}
+
+        def member(i: int = i, barrier: threading.Barrier = barrier, seen: dict[str, Any] = seen) -> None:
+            barrier.wait(timeout=10)
+            seen["statuses"] = store.add_position(f"idx{i}", 7, "m", 60)
+
+        def ranged(i: int = i, barrier: threading.Barrier = barrier, seen: dict[str, Any] = seen) -> None:
+            barrier.wait(timeout=10)
+            seen["members"] = store.add_range(f"idx{i}", 0, 9, {"bob": "read"}, 60)
+
+        threads = [threading.Thread(target=member), threading.Thread(target=ranged)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        met.append(seen["statuses"] == {"bob": "read"} or seen["members"] == ["m"])
+    assert met == [True] * rounds
+
+
 # -- AsyncStore -------------------------------------------------------------------------------
 
 OpenAsync = Callable[[], AbstractAsyncContextManager[AsyncStore]]
@@ -209,10 +329,12 @@ def test_async_twins_share_the_state_of_the_sync_calls(open_async_store: OpenAsy
             first = await store.add_if_absent_async("k", {"v": 1}, 60)
             second = await store.add_if_absent_async("k", {"v": 2}, 60)
             seen = store.get("k")
+            assert await store.get_async("k") == seen
             sync_again = store.add_if_absent("k", 3, 60)
             await store.delete_async("k")
             await store.delete_async("k")  # absent: not an error
             gone = store.get("k")
+            assert await store.get_async("k") is None
             return [first, second, seen, sync_again, gone, await store.add_if_absent_async("k", 4, 60)]
 
     assert asyncio.run(main()) == [True, False, {"v": 1}, False, None, True]
@@ -253,6 +375,30 @@ def test_redis_keys_expire_on_the_server(redis_server: Any) -> None:
     store.merge_statuses("early", {"a": "read"}, 300, message={"id": "m"})  # a message extends it
     assert 295_000 < client.pttl("ttl-test:early") <= 300_000
     assert set(client.keys("ttl-test:*")) == {b"ttl-test:claim", b"ttl-test:early", b"ttl-test:tracked"}
+
+
+@pytest.mark.slow
+def test_redis_index_keys_expire_with_their_last_entry(redis_server: Any) -> None:
+    pytest.importorskip("redis")
+    from layer_webhooks.adapters.redis import RedisStore
+
+    client = redis_server.client()
+    store = RedisStore(client, prefix="index-ttl:")
+    store.add_position("idx", 5, "m1", 120)
+    store.add_position("idx", 6, "m2", 60)  # shorter: the keys keep the longer expiry
+    store.add_range("idx", 0, 9, {"bob": "read"}, 30)
+    assert 115_000 < client.pttl("index-ttl:idx") <= 120_000
+    assert 115_000 < client.pttl("index-ttl:idx:expires") <= 120_000
+    assert 25_000 < client.pttl("index-ttl:idx:ranges") <= 30_000
+    store.add_range("idx", 0, 9, {}, 999)  # no statuses: nothing remembered, no expiry extended
+    assert client.pttl("index-ttl:idx:ranges") <= 30_000
+    assert set(client.keys("index-ttl:*")) == {b"index-ttl:idx", b"index-ttl:idx:expires", b"index-ttl:idx:ranges"}
+    store.add_position("short", 1, "m", 0.05)
+    store.add_range("short", 0, 9, {"bob": "read"}, 0.05)
+    deadline = time.monotonic() + 5
+    while client.exists("index-ttl:short", "index-ttl:short:expires", "index-ttl:short:ranges"):
+        assert time.monotonic() < deadline, "index keys outlived their entries"
+        time.sleep(0.02)
 
 
 def test_redis_store_answers_store_error_when_redis_is_down(tmp_path: Path) -> None:

@@ -31,11 +31,15 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from huey import Huey
-from huey.signals import SIGNAL_INTERRUPTED
-from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
+from ...errors import ConfigurationError, ConfigurationTypeError, MissingExtra
 
-from ...errors import ConfigurationError
+try:
+    from huey import Huey
+    from huey.signals import SIGNAL_INTERRUPTED
+    from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
+except ImportError as exc:
+    raise MissingExtra("layer_webhooks.adapters.huey", "huey", exc.name) from exc
+
 from ...jobs._ledger import JobLedger
 from ...jobs._lifecycle import LedgerQueue
 from ._commit import HueyLedger, LoopCommitter
@@ -64,6 +68,11 @@ class HueyQueue(LedgerQueue):
     """
 
     def __init__(self, huey: Huey, *, lease: float = 30.0, now: Callable[[], float] | None = None) -> None:
+        if not isinstance(huey, Huey):
+            raise ConfigurationTypeError(
+                "huey", "a Huey instance such as RedisHuey('my-app', url='redis://...')", huey,
+                "HueyQueue takes the huey instance its consumer runs, not a URL",
+            )  # fmt: skip
         if not lease > 0:
             raise ConfigurationError("lease must be > 0 seconds")
         self.huey = huey
@@ -134,6 +143,7 @@ class HueyQueue(LedgerQueue):
     def _beat(self) -> None:
         ledger = self._current()
         ledger.beat(worker_name())
+        self.settle(worker_name())  # jobs held after a lost reply: no lease would ever free them
         for _ in range(_REAP_ROUNDS):
             reaped = ledger.reap(_REAP_LIMIT)
             for job_id, expired in reaped:

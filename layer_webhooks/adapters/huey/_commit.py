@@ -17,6 +17,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from ..._logsafe import describe
 from ...errors import QueueError
 from ...jobs._ledger import JobLedger, NewJob
 
@@ -64,7 +65,7 @@ class ExecutorWriter:
 def _fail(waiting: _Waiting, error: BaseException) -> None:
     for _, future in waiting:
         if not future.done():
-            exc = QueueError(f"the job could not be queued: {error!r}")
+            exc = QueueError(f"the job could not be queued: {describe(error)}")
             exc.__cause__ = error
             future.set_exception(exc)
 

@@ -20,6 +20,13 @@ the calls to targets; ``_layer_errors.py`` builds Layer's error bodies.
 
 from __future__ import annotations
 
+from ...errors import MissingExtra
+
+try:
+    import werkzeug  # noqa: F401 -- first: the emulator is served by werkzeug
+except ImportError as exc:
+    raise MissingExtra("layer_webhooks.testing's LayerEmulator", "wsgi", exc.name) from exc
+
 from ._emulator import LayerEmulator
 from ._state import APIRequest
 

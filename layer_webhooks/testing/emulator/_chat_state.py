@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..._layer import CONVERSATION_PREFIX, MESSAGE_PREFIX, STATUS_RANK
+from ..._layer import ANNOUNCEMENT_PREFIX, CONVERSATION_PREFIX, MESSAGE_PREFIX, STATUS_RANK
 from .._layer_objects import (
     Who,
     actor_of,
@@ -22,8 +22,11 @@ from .._layer_objects import (
     timestamp,
     uuid_of,
 )
+from ._platform import patched
 
 Ref = str | Mapping[str, Any]
+#: The gap between two positions in a conversation (Layer's were far apart, never contiguous).
+POSITION_STEP = 1024
 
 
 def _key(ref: Ref, prefix: str) -> str:
@@ -51,6 +54,12 @@ class ChatState:
         self.conversations: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, dict[str, Any]] = {}
         self.identities: dict[str, dict[str, Any]] = {}
+        #: The announcements sent through the Platform API, oldest first (no webhook event).
+        self.announcements: list[dict[str, Any]] = []
+        #: Each message's v2+ ``position`` (by message id; kept once it is deleted), and the
+        #: last position given in each conversation (by conversation id).
+        self.positions: dict[str, int] = {}
+        self._last_position: dict[str, int] = {}
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -67,6 +76,18 @@ class ChatState:
         if key not in self.messages:
             raise KeyError(f"no message {ref!r} in the emulator")
         return self.messages[key]
+
+    def position(self, message: Mapping[str, Any]) -> int:
+        """The v2+ ``position`` of ``message`` in its conversation, given on first sight: each
+        new message is placed after the conversation's last one, with gaps between them, as
+        Layer's positions have."""
+        message_id = message["id"]
+        if message_id not in self.positions:
+            conversation = message["conversation"]["id"]
+            self.positions[message_id] = self._last_position[conversation] = (
+                self._last_position.get(conversation, 0) + POSITION_STEP
+            )
+        return self.positions[message_id]
 
     def _event(self, event_type: str, actor: Who | None, **objects: Any) -> dict[str, Any]:
         snapshot = {name: copy.deepcopy(value) for name, value in objects.items()}
@@ -163,6 +184,7 @@ class ChatState:
             app=self.app,
             root=self.root,
         )
+        self.position(self.messages[key])
         return self._event("message.sent", who, message=self.messages[key])
 
     def mark(self, ref: Ref, user: str, status: str) -> dict[str, Any] | None:
@@ -185,6 +207,46 @@ class ChatState:
         message = self.message(ref)
         del self.messages[_key(message, MESSAGE_PREFIX)]
         return self._event("message.deleted", message["sender"] if actor is None else actor, message=message)
+
+    # -- the Platform API's writes (layer-protocol.md §5) ---------------------------------
+
+    def distinct_conversation(self, participants: Iterable[str]) -> dict[str, Any] | None:
+        """The distinct conversation of exactly ``participants`` (in any order), if one exists."""
+        wanted = set(_users(participants, "participants"))
+        found = (c for c in self.conversations.values() if c["distinct"] and set(c["participants"]) == wanted)
+        return next(found, None)
+
+    def patch_conversation(self, ref: Ref, operations: object, actor: Who | None = None) -> list[dict[str, Any]]:
+        """Apply Layer Patch ``operations`` (all checked first: Layer's error, nothing changed,
+        if one is invalid); returns ``conversation.updated.participants`` and/or
+        ``conversation.updated.metadata`` for what changed, each with the whole conversation."""
+        conversation = self.conversation(ref)
+        participants, metadata = patched(conversation, operations)
+        changed = []
+        if participants != conversation["participants"]:
+            conversation["participants"] = participants
+            changed.append("conversation.updated.participants")
+        if metadata != conversation["metadata"]:
+            conversation["metadata"] = metadata
+            changed.append("conversation.updated.metadata")
+        return [self._event(event_type, actor, conversation=conversation) for event_type in changed]
+
+    def send_announcement(
+        self, recipients: Iterable[str], name: str, parts: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """An announcement from the service ``name`` to ``recipients``, as the Platform API
+        answers it (Layer sent no webhook event for announcements)."""
+        key = str(uuid.uuid4())
+        announcement = {
+            "id": ANNOUNCEMENT_PREFIX + key,
+            "url": f"{self.root}/apps/{self.app}/announcements/{key}",
+            "sent_at": timestamp(),
+            "recipients": _users(recipients, "recipients"),
+            "sender": {"name": name, "user_id": None},
+            "parts": [dict(part) for part in parts],
+        }
+        self.announcements.append(announcement)
+        return announcement
 
     # -- identities ----------------------------------------------------------------------
 

@@ -1,5 +1,9 @@
 """Deliveries: an event signed and POSTed to each subscribed webhook, retried on Layer's schedule
-until it is delivered, the webhook turns inactive, or it is abandoned (layer-protocol.md §1)."""
+until it is delivered, the webhook turns inactive, or it is abandoned (layer-protocol.md §1).
+
+Each webhook gets the event of its own Webhooks version: a 1.0 payload is rendered for a 2.0 or
+3.0 webhook (``message.read`` becomes ``Receipt.created``, ...) by the function it is given.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,11 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..._layer import DELIVERY_RETRY_SCHEDULE, REQUEST_ID_HEADER
+from ..._layer import API_VERSION, DELIVERY_RETRY_SCHEDULE, EVENT_TYPES, REQUEST_ID_HEADER
 from .._deliveries import Attempt, Delivery, DeliveryState
 from .._signing import compact, layer_headers
 from ._outgoing import call
@@ -20,6 +24,9 @@ from ._webhook_registry import WebhookRegistry
 from ._worker import Worker
 
 log = logging.getLogger("layer_webhooks.testing")
+
+#: Renders a 1.0 payload for a 2.0 / 3.0 webhook: ``(payload, version) -> payload | None``.
+Render = Callable[[Mapping[str, Any], str], Mapping[str, Any] | None]
 
 
 @dataclass(eq=False)
@@ -48,7 +55,8 @@ class Publisher:
     """Delivers events to the webhooks of ``registry`` and keeps the log of every delivery.
 
     Retries run on ``worker`` after Layer's delays times ``retry_scale``; ``timeout`` is the
-    deadline of each attempt. State is changed only under ``lock``, the emulator's one lock.
+    deadline of each attempt. State is changed only under ``lock``, the emulator's one lock,
+    under which ``render`` runs.
     """
 
     def __init__(
@@ -59,9 +67,11 @@ class Publisher:
         *,
         retry_scale: float,
         timeout: float,
+        render: Render,
     ) -> None:
         self.retry_scale = retry_scale
         self.timeout = timeout
+        self._render = render
         self._registry = registry
         self._lock = lock
         self._worker = worker
@@ -73,7 +83,8 @@ class Publisher:
             return [record.snapshot() for record in self._records]
 
     def publish(self, payload: Mapping[str, Any]) -> list[Delivery]:
-        """Deliver ``payload`` to every ``active`` webhook subscribed to its ``event.type``;
+        """Deliver ``payload`` to every ``active`` webhook subscribed to its ``event.type``, and
+        a 1.0 payload rendered for each 2.0 / 3.0 webhook subscribed to the event it becomes;
         return once each first attempt is done (failed ones are retried in the background).
 
         :raises ValueError: when ``payload`` has no ``event.type``.
@@ -83,7 +94,18 @@ class Publisher:
         if not isinstance(event_type, str) or not event_type:
             raise ValueError("payload has no event.type")
         with self._lock:
-            records = [self._record(webhook, payload, event_type) for webhook in self._registry.subscribed(event_type)]
+            rendered: dict[str, Mapping[str, Any] | None] = {}
+            records = []
+            for webhook in self._registry.active():
+                sent: Mapping[str, Any] | None = payload
+                if event_type not in webhook.events:
+                    if event_type not in EVENT_TYPES[API_VERSION] or webhook.version == API_VERSION:
+                        continue
+                    if webhook.version not in rendered:
+                        rendered[webhook.version] = self._render(payload, webhook.version)
+                    sent = rendered[webhook.version]
+                if sent is not None and sent["event"]["type"] in webhook.events:
+                    records.append(self._record(webhook, sent, sent["event"]["type"]))
             self._records.extend(records)
         for record in records:
             self._attempt(record)

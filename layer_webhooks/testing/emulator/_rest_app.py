@@ -1,6 +1,9 @@
 """The emulator's HTTP face, a WSGI app: the Webhooks REST API and the Platform API pieces
 (layer-protocol.md §4-5), answering every error with Layer's error body, never a traceback.
 
+Platform API writes change the chat state and publish the webhook event Layer would have
+sent: a message sent through the API (a bot's reply) is delivered as ``message.sent`` like
+any other, a conversation edit as ``conversation.updated.*``; an announcement sends none.
 It serves an :class:`~._state.EmulatorState` through its public methods only.
 """
 
@@ -8,17 +11,24 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from ..._layer import CONVERSATION_PREFIX, PLATFORM_MEDIA_TYPE, WEBHOOKS_MEDIA_TYPE, WEBHOOKS_VERSIONS
+from ..._layer import (
+    CONVERSATION_PREFIX,
+    PATCH_MEDIA_TYPE,
+    PLATFORM_MEDIA_TYPE,
+    WEBHOOKS_MEDIA_TYPE,
+    WEBHOOKS_VERSIONS,
+)
 from ...errors import ConfigurationError, LayerAPIError
 from ...rest._urls import canonical_app_uuid
 from ._layer_errors import error_body, layer_error
+from ._platform import read_announcement, read_conversation, read_message
 from ._state import APIRequest, EmulatorState
 
 if TYPE_CHECKING:
@@ -26,7 +36,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("layer_webhooks.testing")
 
-_PLATFORM = ("conversation", "message", "identity")
+T = TypeVar("T")
+
+_PLATFORM = (
+    "conversation",
+    "conversation_create",
+    "conversation_patch",
+    "message",
+    "message_send",
+    "announce",
+    "identity",
+)
+_CONFLICT = "The requested Distinct Conversation was found but had metadata that did not match your request."
 _HTTP_WARNING = '299 - "Layer requires an https target_url; the emulator allows http on loopback"'
 
 _URLS = Map(
@@ -37,8 +58,12 @@ _URLS = Map(
         Rule("/apps/<app>/webhooks/<hook>", methods=["DELETE"], endpoint="delete"),
         Rule("/apps/<app>/webhooks/<hook>/activate", methods=["POST"], endpoint="activate"),
         Rule("/apps/<app>/webhooks/<hook>/deactivate", methods=["POST"], endpoint="deactivate"),
+        Rule("/apps/<app>/conversations", methods=["POST"], endpoint="conversation_create"),
         Rule("/apps/<app>/conversations/<conversation>", methods=["GET"], endpoint="conversation"),
+        Rule("/apps/<app>/conversations/<conversation>", methods=["PATCH"], endpoint="conversation_patch"),
+        Rule("/apps/<app>/conversations/<conversation>/messages", methods=["POST"], endpoint="message_send"),
         Rule("/apps/<app>/conversations/<conversation>/messages/<message>", methods=["GET"], endpoint="message"),
+        Rule("/apps/<app>/announcements", methods=["POST"], endpoint="announce"),
         Rule("/apps/<app>/users/<path:user>/identity", methods=["GET"], endpoint="identity"),
     ],
     merge_slashes=False,
@@ -65,11 +90,22 @@ def _accepts(header: str | None, media: str) -> bool:
     return False
 
 
-def _found(lookup: Callable[[str], dict[str, Any]], key: str) -> dict[str, Any]:
+def _found(lookup: Callable[[str], T], key: str) -> T:
     try:
         return lookup(key)
     except KeyError:
         raise layer_error("not_found", f"No object {key!r} was found.") from None
+
+
+def _read(request: Request, media: str) -> Any:
+    """The JSON body of ``request``, which must be sent as ``media``."""
+    if request.mimetype != media:
+        message = f"The Content-Type header must be '{media}'."
+        raise layer_error("invalid_header", message, status=415, data={"header": "Content-Type"})
+    try:
+        return json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):
+        raise layer_error("invalid_request", "The request body is not valid JSON.") from None
 
 
 class RestApp:
@@ -120,6 +156,8 @@ class RestApp:
             raise layer_error("invalid_header", message, data={"header": "Accept"})
         if endpoint == "create":
             return self._create(request)
+        if endpoint in _WRITES:
+            return _WRITES[endpoint](self, request, args)
         state, webhooks = self.state, self.state.webhooks
         if endpoint == "list":
             return _json(200, webhooks.show_all())
@@ -149,15 +187,56 @@ class RestApp:
             raise layer_error("authentication_required", "The bearer token is not valid for this app.")
 
     def _create(self, request: Request) -> Response:
-        if request.mimetype != "application/json":
-            message = "The Content-Type header must be 'application/json'."
-            raise layer_error("invalid_header", message, status=415, data={"header": "Content-Type"})
-        try:
-            body = json.loads(request.get_data(cache=True))
-        except (ValueError, RecursionError):
-            raise layer_error("invalid_request", "The request body is not valid JSON.") from None
-        webhook = self.state.webhooks.create(body)
+        webhook = self.state.webhooks.create(_read(request, "application/json"))
         headers = [("Location", webhook["url"])]
         if webhook["target_url"].startswith("http:"):
             headers.append(("Warning", _HTTP_WARNING))
         return _json(201, webhook, headers)
+
+    # -- the Platform API's writes ---------------------------------------------------------
+
+    def _send_message(self, request: Request, args: Mapping[str, Any]) -> Response:
+        sender, parts = read_message(_read(request, "application/json"))
+        conversation = args["conversation"]
+        try:
+            payload = _found(
+                lambda key: self.state.emit(lambda chat: chat.send_message(key, sender, parts=parts)), conversation
+            )
+        except ValueError as exc:  # a user sender who is not a participant
+            raise layer_error("invalid_property", str(exc), data={"property": "sender.user_id"}) from None
+        assert payload is not None
+        message = payload["message"]
+        return _json(201, message, [("Location", message["url"])])
+
+    def _announce(self, request: Request, args: Mapping[str, Any]) -> Response:
+        recipients, name, parts = read_announcement(_read(request, "application/json"))
+        announcement = self.state.apply(lambda chat: chat.send_announcement(recipients, name, parts))
+        return _json(202, announcement)
+
+    def _create_conversation(self, request: Request, args: Mapping[str, Any]) -> Response:
+        participants, distinct, metadata = read_conversation(_read(request, "application/json"))
+        if distinct:
+            found = self.state.apply(lambda chat: chat.distinct_conversation(participants))
+            if found is not None and metadata not in (None, found["metadata"]):
+                raise layer_error("conflict", _CONFLICT, data=found)
+            if found is not None:
+                return _json(303, found, [("Location", found["url"])])
+        payload = self.state.emit(lambda chat: chat.create_conversation(participants, metadata, distinct))
+        assert payload is not None
+        conversation = payload["conversation"]
+        return _json(201, conversation, [("Location", conversation["url"])])
+
+    def _patch_conversation(self, request: Request, args: Mapping[str, Any]) -> Response:
+        operations = _read(request, PATCH_MEDIA_TYPE)
+        _found(
+            lambda key: self.state.emit_all(lambda chat: chat.patch_conversation(key, operations)), args["conversation"]
+        )
+        return Response(status=204)
+
+
+_WRITES: dict[str, Callable[[RestApp, Request, Mapping[str, Any]], Response]] = {
+    "message_send": RestApp._send_message,
+    "announce": RestApp._announce,
+    "conversation_create": RestApp._create_conversation,
+    "conversation_patch": RestApp._patch_conversation,
+}

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .._layer_objects import Who
-from ._chat_state import Ref
+from ._chat_state import ChatState, Ref
 from ._state import EmulatorState
 
 
@@ -49,6 +49,25 @@ class ScenarioHelpers:
     def remove_identity(self, user_id: str) -> None:
         """Forget the identity of ``user_id`` (the API answers 404 for it again)."""
         self._state.remove_identity(user_id)
+
+    def messages(self, conversation: Ref | None = None) -> list[dict[str, Any]]:
+        """Every message not deleted, oldest first; only those of ``conversation`` (id, UUID or
+        object) if given. Messages sent through the Platform API (a bot's) are among them.
+
+        :raises KeyError: when ``conversation`` is unknown or deleted.
+        """
+
+        def pick(chat: ChatState) -> list[dict[str, Any]]:
+            wanted = None if conversation is None else chat.conversation(conversation)["id"]
+            return [m for m in chat.messages.values() if wanted in (None, m["conversation"]["id"])]
+
+        return self._state.apply(pick)
+
+    @property
+    def announcements(self) -> list[dict[str, Any]]:
+        """Every announcement sent through ``POST /announcements``, oldest first, as the API
+        answered it (``recipients``, ``sender``, ``parts``, ...)."""
+        return self._state.apply(lambda chat: chat.announcements)
 
     # -- scenario helpers: change the state and publish the 1.0 event Layer would send ----
 

@@ -8,23 +8,26 @@ both go through its public methods; neither reaches into the other.
 from __future__ import annotations
 
 import copy
+import functools
 import hmac
 import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ..._layer import DEFAULT_BASE_URL
 from ...errors import LayerAPIError
 from ._chat_state import ChatState, Ref
 from ._layer_errors import error_for_status
 from ._publisher import Publisher
+from ._versions import render
 from ._webhook_registry import WebhookRegistry
 from ._worker import Worker
 
 #: A fault to answer: the error, and the ``Retry-After`` header to send with it (None: none).
 Fault = tuple[LayerAPIError, str | None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +62,16 @@ class EmulatorState:
         self._worker = Worker("layer-emulator-worker")
         #: The registered webhooks and their verification.
         self.webhooks = WebhookRegistry(app_id, self._lock, self._worker, timeout=timeout, legacy_fields=legacy_fields)
-        #: The deliveries and their retries.
-        self.publisher = Publisher(self.webhooks, self._lock, self._worker, retry_scale=retry_scale, timeout=timeout)
         self._chat = ChatState(app_id, DEFAULT_BASE_URL)
+        #: The deliveries and their retries; 2.0 and 3.0 webhooks get the events of their version.
+        self.publisher = Publisher(
+            self.webhooks,
+            self._lock,
+            self._worker,
+            retry_scale=retry_scale,
+            timeout=timeout,
+            render=functools.partial(render, self._chat),
+        )
         self._requests: list[APIRequest] = []
         self._faults: list[Fault] = []
 
@@ -148,6 +158,20 @@ class EmulatorState:
         """Forget the identity of ``user_id``."""
         with self._lock:
             self._chat.identities.pop(user_id, None)
+
+    def apply(self, call: Callable[[ChatState], T]) -> T:
+        """Call ``call`` on the chat state and return a copy of its result, publishing nothing
+        (a lookup, or a change Layer sent no event for, such as an announcement)."""
+        with self._lock:
+            return copy.deepcopy(call(self._chat))
+
+    def emit_all(self, change: Callable[[ChatState], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Apply ``change`` and publish each event it returns, in order; return them."""
+        with self._lock:
+            payloads = change(self._chat)
+        for payload in payloads:
+            self.publisher.publish(payload)
+        return payloads
 
     def emit(self, change: Callable[[ChatState], dict[str, Any] | None]) -> dict[str, Any] | None:
         """Apply ``change`` to the chat state and publish the event it returns (if any); return it."""

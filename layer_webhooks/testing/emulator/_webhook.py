@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from ..._layer import webhook_id
+from ..._layer import EVENT_TYPES, webhook_id
 from ...errors import LayerAPIError
-from .._payloads import EVENT_TYPES
 from ._layer_errors import layer_error
 from ._outgoing import is_loopback
 

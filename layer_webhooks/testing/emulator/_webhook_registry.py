@@ -116,9 +116,9 @@ class WebhookRegistry:
         """The registered webhook of that UUID, or None once deleted."""
         return self._webhooks.get(webhook_uuid)
 
-    def subscribed(self, event_type: str) -> list[Webhook]:
-        """The ``active`` webhooks subscribed to ``event_type``, oldest first."""
-        return [w for w in self._webhooks.values() if w.status == "active" and event_type in w.events]
+    def active(self) -> list[Webhook]:
+        """The ``active`` webhooks, oldest first."""
+        return [w for w in self._webhooks.values() if w.status == "active"]
 
     # -- verification (layer-protocol.md §2) -----------------------------------------------
 
