@@ -9,7 +9,7 @@ A job made from a delivery carries parts of the delivery's body (its ``message``
 already checked by the receiver's strict parse, instead of encoding those parts a second time.
 
 A record is always valid UTF-8, whatever the strings hold: a lone surrogate (a cut emoji,
-``"\ud83d"``) is written as its JSON escape, which SQLite and Redis store as they store any
+``"\\ud83d"``) is written as its JSON escape, which SQLite and Redis store as they store any
 text, and which decodes back to the same string. So every queue hands a handler exactly the
 data that was queued.
 """
