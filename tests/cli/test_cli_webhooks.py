@@ -149,8 +149,10 @@ def test_register_from_json_in_process(tmp_path: Path, service: str, capsys: pyt
         assert capsys.readouterr().out == "(none)\n"
         (tmp_path / "hooks.toml").write_text(HOOKS_TOML)
         toml = str(tmp_path / "hooks.toml")
-        assert main(["webhooks", "register", toml, "--url", "http://127.0.0.1:9", "--secret", SECRET, *common]) == 1
-        assert "error: " in capsys.readouterr().out  # the challenges failed: nothing listens there
+        # --wait: the challenges fail (nothing listens there), and the command waits to see it.
+        unheard = ["webhooks", "register", toml, "--url", "http://127.0.0.1:9", "--secret", SECRET, "--wait"]
+        assert main([*unheard, *common]) == 1
+        assert "error: " in capsys.readouterr().out
 
 
 def test_files_and_settings_that_cannot_work(tmp_path: Path, capsys: pytest.CaptureFixture[str],

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from support.clock import Clock
 from support.payloads import SECRET, load_fixture, signed
@@ -237,7 +237,10 @@ schedules = st.dictionaries(
 
 
 @settings(max_examples=150, deadline=None)
-@given(plan=schedules, run_between=st.lists(st.booleans(), min_size=6, max_size=6), use_async=st.booleans())
+@example(  # found in CI: three lost reads, then three lost enqueues
+    plan={(op, i): "lost" for op in ("get", "enqueue") for i in range(3)}, run_between=[False] * 7, use_async=False
+)
+@given(plan=schedules, run_between=st.lists(st.booleans(), min_size=7, max_size=7), use_async=st.booleans())
 def test_under_any_schedule_of_faults_an_acknowledged_event_is_queued_or_ran(
     plan: dict[tuple[str, int], str], run_between: list[bool], use_async: bool
 ) -> None:
@@ -257,5 +260,5 @@ def test_under_any_schedule_of_faults_an_acknowledged_event_is_queued_or_ran(
         # Whatever failed, the event is never marked seen unless its job was queued.
         if MemoryStore.get(store, "seen:" + JOB_ID) is not None:
             assert ran or queue.pending()
-    assert acknowledged  # at most four faults per operation: one of six attempts gets through
+    assert acknowledged  # a failed attempt uses up at least one of the six faults: one of seven gets through
     assert ran or [job.id for job in queue.pending()] == [JOB_ID]
