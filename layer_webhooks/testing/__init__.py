@@ -17,7 +17,7 @@ verification, signed deliveries with retries, Platform API)::
         layer.wait_idle()
         layer.send_message(layer.create_conversation(["alice", "bob"]), "alice", "hi")
 
-The kit needs only the core; the emulator needs werkzeug (``pip install layer-webhooks[wsgi]``)
+The kit needs only the core; the emulator needs werkzeug (``pip install 'layer-webhooks[wsgi]'``)
 and is imported on first use, so that ``make_event`` works without it. See docs/testing.md.
 """
 

@@ -1,0 +1,1 @@
+"""The core in a custom server: no Werkzeug, no Starlette (docs/custom-adapter.md)."""
