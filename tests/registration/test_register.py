@@ -16,6 +16,7 @@ import requests
 pytest.importorskip("werkzeug")
 
 from support.emulator import emulator_fixture, running_emulator
+from support.registration import APP, HOOKS, SECRET, TOKEN
 from support.wsgi_server import Served
 
 from layer_webhooks import (
@@ -34,14 +35,6 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 pytestmark = pytest.mark.slow
-
-TOKEN = "emulator-token-5b4a3c2d1e"
-APP = "7c1c7ac2-5c2f-11e5-9d70-feff819cdc9f"
-SECRET = "register secret"
-HOOKS = [
-    Hook("Webhook Example", "/new-message", ["message.sent"]),
-    Hook("Conversations", "conversations", ["conversation.created", "conversation.deleted"]),
-]
 
 
 layer = emulator_fixture(token=TOKEN, app_id=APP, retry_scale=1.0)

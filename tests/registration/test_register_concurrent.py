@@ -18,9 +18,10 @@ import pytest
 pytest.importorskip("werkzeug")
 
 from support.emulator import emulator_fixture
+from support.registration import APP, HOOKS, SECRET, TOKEN
 from support.wsgi_server import Served
 
-from layer_webhooks import Hook, LayerAPIError, LayerClient, MemoryQueue, Receiver, RegistrationReport, WebhooksServices
+from layer_webhooks import LayerAPIError, LayerClient, MemoryQueue, Receiver, RegistrationReport, WebhooksServices
 from layer_webhooks.adapters.wsgi import WebhookMiddleware
 from layer_webhooks.testing import LayerEmulator
 
@@ -29,13 +30,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 
-TOKEN = "emulator-token-5b4a3c2d1e"
-APP = "7c1c7ac2-5c2f-11e5-9d70-feff819cdc9f"
-SECRET = "register secret"
-HOOKS = [
-    Hook("Webhook Example", "/new-message", ["message.sent"]),
-    Hook("Conversations", "conversations", ["conversation.created", "conversation.deleted"]),
-]
 RUNS = 20
 
 layer = emulator_fixture(token=TOKEN, app_id=APP)
