@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+from support.processes import terminate
 from support.redis_server import free_port
 
 import layer_webhooks
@@ -110,12 +111,7 @@ def flask_app(directory: Path, port: int) -> Iterator[tuple[Lines, Lines]]:
     try:
         yield out, err
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        terminate(process)
         for lines, stream in ((out, process.stdout), (err, process.stderr)):
             lines.join()
             stream.close()

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 import requests
 from support.emulator import running_emulator
+from support.processes import terminate
 
 from layer_webhooks.testing import compact, layer_headers, make_event
 
@@ -124,12 +125,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         url = f"http://127.0.0.1:{port}"
         yield Server(example, url, url + hook_path, env["LAYER_WEBHOOK_SECRET"], output, process)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        terminate(process)
 
 
 def deliver(server: Server, payload: dict[str, Any], secret: str | None = None) -> requests.Response:

@@ -73,15 +73,6 @@ class FaultyStore(MemoryStore):
     def delete(self, key: str) -> None:
         self.faults.around("delete", lambda: MemoryStore.delete(self, key))
 
-    async def add_if_absent_async(self, key: str, value: JSONValue, ttl: float) -> bool:
-        return self.add_if_absent(key, value, ttl)
-
-    async def get_async(self, key: str) -> JSONValue | None:
-        return self.get(key)
-
-    async def delete_async(self, key: str) -> None:
-        self.delete(key)
-
 
 class FaultyQueue(MemoryQueue):
     """A MemoryQueue (and AsyncQueue) whose enqueue fails as ``faults`` says."""
@@ -92,11 +83,6 @@ class FaultyQueue(MemoryQueue):
 
     def enqueue(self, name: str, data: Mapping[str, Any], *, delay: float = 0.0, job_id: str | None = None) -> None:
         self.faults.around("enqueue", lambda: MemoryQueue.enqueue(self, name, data, delay=delay, job_id=job_id))
-
-    async def enqueue_async(
-        self, name: str, data: Mapping[str, Any], *, delay: float = 0.0, job_id: str | None = None
-    ) -> None:
-        self.enqueue(name, data, delay=delay, job_id=job_id)
 
 
 Deliver = Callable[[Receiver, Request], int | None]

@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from support.processes import terminate
+
 REDIS_SERVER = shutil.which("redis-server")
 
 
@@ -79,12 +81,7 @@ class RedisServer:
         process, self.process = self.process, None
         if process is None:
             return
-        process.terminate()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout)
+        terminate(process, timeout)
 
     def restart(self) -> None:
         """Stop, then start again on the same port with the same data."""
