@@ -47,7 +47,7 @@ def valid_body() -> bytes:
 methods = st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"])
 paths = st.sampled_from(["/hook", "/hook/", "/other", "/"]) | st.text(
     alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="?#%"), max_size=20
-).map(lambda p: "/" + p)
+).map(lambda p: "/" + p.lstrip("/"))  # "//x" would be a URL's authority to werkzeug's test client
 content_types = st.sampled_from(
     ["application/json", "application/vnd.layer.webhooks+json; version=1.0", "text/plain", "", "x/y+json"]
 )
@@ -88,7 +88,9 @@ def test_wsgi_never_raises_nor_answers_5xx(
     assert response.status_code < 500
     signed_delivery = sign_it and method == "POST" and path in ("/hook", "/hook/") and "json" in content_type
     if signed_delivery and body.startswith(b'{"event"'):
-        assert response.status_code == 200
+        # WSGI joins repeated headers with ", " (as CGI does): a second signature spoils the first.
+        second_signature = any(name == "layer-webhook-signature" for name, _ in extra)
+        assert response.status_code == (403 if second_signature else 200)
 
 
 @FAST
@@ -191,6 +193,9 @@ def test_asgi_never_raises_nor_answers_5xx(
     scope = {"method": method, "path": path, "query_string": query, "headers": headers}
     status, _, _ = asyncio.run(asgi_call(scope, chunks))
     assert status < 500
+    signed_delivery = sign_it and method == "POST" and path in ("/hook", "/hook/") and "json" in content_type
+    if signed_delivery and body.startswith(b'{"event"'):
+        assert status == 200  # ASGI keeps repeated headers apart: the first signature wins
 
 
 @FAST
@@ -223,5 +228,9 @@ def test_the_challenge_never_reaches_a_header_on_either_adapter(challenge: str) 
     ):
         assert got_status == 200
         assert got_body == challenge.encode("utf-8")
-        assert {name.lower() for name, _ in got_headers} <= {"content-type", "x-content-type-options", "content-length"}
-        assert not any(challenge and challenge in value for _, value in got_headers if len(challenge) > 3)
+        allowed = {
+            ("content-type", "text/plain; charset=utf-8"),
+            ("x-content-type-options", "nosniff"),
+            ("content-length", str(len(got_body))),
+        }
+        assert {(name.lower(), value) for name, value in got_headers} <= allowed  # nothing of the challenge
