@@ -17,8 +17,11 @@ from __future__ import annotations
 
 from typing import overload
 
-from .. import ConfigurationError, Receiver, Request
+from .. import ConfigurationError, Receiver, Response
 from ..errors import MissingExtra
+from ..receiving._decision import OK
+from ..receiving._http import HEADERS_READ, lowered_request
+from ..receiving._receiver import UNAVAILABLE
 
 try:
     from starlette.responses import PlainTextResponse
@@ -28,6 +31,18 @@ except ImportError as exc:
     raise MissingExtra("layer_webhooks.adapters.asgi", "asgi", exc.name) from exc
 
 __all__ = ["WebhookApp", "WebhookMiddleware"]
+
+# The headers the core reads, by their ASGI (lowercase bytes) name: no other is decoded.
+_READ = {name.encode("latin-1"): name for name in HEADERS_READ}
+
+
+def _raw_headers(answer: Response) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in answer.headers]
+
+
+# The answers most requests get, their headers encoded once (keyed by the ids of two constants).
+# Each response gets its own list: a middleware outside may add to it in place.
+_ENCODED = {id(OK): tuple(_raw_headers(OK)), id(UNAVAILABLE): tuple(_raw_headers(UNAVAILABLE))}
 
 
 def _route_path(scope: Scope) -> str:
@@ -80,22 +95,34 @@ class WebhookApp:
     async def _serve(self, path: str, scope: Scope, receive: Receive, send: Send) -> None:
         # Raw ASGI messages on the hot path: Starlette's Request/Response objects cost more
         # per delivery than the whole signature check.
-        chunks, remaining = [], self.receiver.max_body_bytes + 1
-        while remaining > 0:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            chunks.append(chunk[:remaining])
-            remaining -= len(chunk)
-            if not message.get("more_body", False):
-                break
-        headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
+        limit = self.receiver.max_body_bytes + 1
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        body: bytes = message.get("body", b"")[:limit]
+        if message.get("more_body", False) and len(body) < limit:  # most bodies come in one message
+            chunks, remaining = [body], limit - len(body)
+            while remaining > 0:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                chunk = message.get("body", b"")
+                chunks.append(chunk[:remaining])
+                remaining -= len(chunk)
+                if not message.get("more_body", False):
+                    break
+            body = b"".join(chunks)
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            key = _READ.get(name.lower())
+            if key is not None and key not in headers:  # the first of repeated headers wins
+                headers[key] = value.decode("latin-1")
         query = scope["query_string"].decode("latin-1")
-        request = Request(scope["method"], path, query, headers, b"".join(chunks))
+        request = lowered_request(scope["method"].upper(), path, query, headers, body)
         answer = await self.receiver.handle_async(request)
         assert answer is not None  # owns(path) holds
-        raw_headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in answer.headers]
+        encoded = _ENCODED.get(id(answer))
+        raw_headers = _raw_headers(answer) if encoded is None else list(encoded)
         await send({"type": "http.response.start", "status": answer.status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": answer.body})
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .. import Receiver, Request
+from .. import Receiver
 from ..errors import MissingExtra
+from ..receiving._http import HEADERS_READ, lowered_request
 
 try:
     from werkzeug.exceptions import ClientDisconnected, NotFound
@@ -33,15 +34,18 @@ if TYPE_CHECKING:
 __all__ = ["WebhookMiddleware"]
 
 _CHUNK = 65536
-_CGI_HEADERS = ("CONTENT_TYPE", "CONTENT_LENGTH")
+_CGI_HEADERS = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
+# The headers the core reads, by their environ key: no other is converted.
+_KEYS = tuple((name, _CGI_HEADERS.get(name) or "HTTP_" + name.upper().replace("-", "_")) for name in HEADERS_READ)
 
 
-def _headers(environ: WSGIEnvironment) -> list[tuple[str, str]]:
-    # werkzeug's EnvironHeaders.__iter__, less the title-casing of names the core lowercases.
-    headers = [(key.replace("_", "-"), environ[key]) for key in _CGI_HEADERS if environ.get(key)]
-    for key, value in environ.items():
-        if key[:5] == "HTTP_" and key[5:] not in _CGI_HEADERS:
-            headers.append((key[5:].replace("_", "-"), value))
+def _headers(environ: WSGIEnvironment) -> dict[str, str]:
+    # As werkzeug's EnvironHeaders has them: CONTENT_TYPE and CONTENT_LENGTH when not empty.
+    headers = {}
+    for name, key in _KEYS:
+        value = environ.get(key)
+        if value is not None and (value or key[:5] == "HTTP_"):
+            headers[name] = value
     return headers
 
 
@@ -77,7 +81,8 @@ class WebhookMiddleware:
         except ClientDisconnected as exc:  # fewer bytes than Content-Length said
             return exc(environ, start_response)
         query = environ.get("QUERY_STRING", "")
-        response = self.receiver.handle(Request(environ["REQUEST_METHOD"], path, query, _headers(environ), body))
+        request = lowered_request(environ["REQUEST_METHOD"].upper(), path, query, _headers(environ), body)
+        response = self.receiver.handle(request)
         assert response is not None  # owns(path) holds
         status = f"{response.status} {HTTP_STATUS_CODES.get(response.status, '')}"
         start_response(status, list(response.headers))

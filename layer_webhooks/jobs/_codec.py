@@ -18,14 +18,29 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from json.encoder import encode_basestring
 from typing import Any
 
 from ..errors import InvalidJobData
 
+#: orjson's ``loads`` when the ``speed`` extra is installed (None: the standard library alone).
+#: Only for what it reads exactly as :mod:`json` does; see :func:`decode` and ``_payload``.
+fast_loads: Callable[[bytes], Any] | None
+try:
+    from orjson import loads as fast_loads
+except ImportError:  # pragma: no cover - the all env installs the speed extra, the py3xx envs do not
+    fast_loads = None
+
 # One encoder, built once: json.dumps with options builds a new one on every call.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 _SURROGATE = re.compile("[\ud800-\udfff]")
+#: Each digit as 0 and each { as [: one count bounds a document's nesting, one search finds a
+#: run of 19 digits (an integer that orjson may read as a float, where json reads an int).
+MARKS = bytes.maketrans(b"0123456789{", b"0000000000[")
+LONG_INT = b"0" * 19
+# The JSON of each tuple of parts (a few constants): written once.
+_PARTS: dict[tuple[str, ...], str] = {}
 
 
 def escape_surrogates(text: str) -> str:
@@ -38,16 +53,31 @@ def escape_surrogates(text: str) -> str:
     >>> escape_surrogates('"cut ' + chr(0xD83D) + '"')
     '"cut \\\\ud83d"'
     """
-    if text.isascii() or _SURROGATE.search(text) is None:
+    if text.isascii():
         return text
-    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+    try:
+        text.encode("utf-8")  # fails on a surrogate only; several times faster than searching
+    except UnicodeEncodeError:
+        return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+    return text
+
+
+def _value(value: Any) -> str:
+    # The values a job's fields mostly hold, written without building an encoder; the rest by it.
+    if type(value) is str:
+        return encode_basestring(value)
+    if value is None:
+        return "null"
+    return _ENCODER.encode(value)
 
 
 class BodyData(Mapping[str, Any]):
     """Job data: ``fields``, then each of ``parts`` that the parsed ``payload`` has, taken from it.
 
-    ``body`` is the payload's raw JSON text (strictly parsed: no ``NaN``); the record holds it
-    as it came, and :func:`decode` takes the parts back out of it.
+    ``body`` is the payload's raw JSON text (strictly parsed: no ``NaN``; lone surrogates
+    escaped, so valid UTF-8); the record holds it as it came, and :func:`decode` takes the
+    parts back out of it. A field that is also a part the payload has is written once, as
+    that part, after the other fields: in the record as in this mapping.
     """
 
     __slots__ = ("_body", "_data", "_fields", "_parts", "_payload")
@@ -59,9 +89,13 @@ class BodyData(Mapping[str, Any]):
         self._parts = parts
         self._data: dict[str, Any] | None = None
 
+    def _own_fields(self) -> dict[str, Any]:
+        payload, parts = self._payload, self._parts
+        return {key: value for key, value in self._fields.items() if key not in parts or key not in payload}
+
     def _dict(self) -> dict[str, Any]:
-        if self._data is None:
-            data = dict(self._fields)
+        if self._data is None:  # as decode() reads the record: the fields, then the parts
+            data = self._own_fields()
             data.update((part, self._payload[part]) for part in self._parts if part in self._payload)
             self._data = data
         return self._data
@@ -80,8 +114,18 @@ class BodyData(Mapping[str, Any]):
 
     def record(self, name: str) -> str:
         """The record of a job named ``name`` with this data (see :func:`encode`)."""
-        head = _ENCODER.encode({"name": name, "data": self._fields, "parts": self._parts})
-        return escape_surrogates(f'{head[:-1]},"body":{self._body}}}')
+        fields = self._own_fields()
+        try:
+            data = ",".join([f"{encode_basestring(key)}:{_value(value)}" for key, value in fields.items()])
+        except TypeError:  # a key that is not a string: the encoder's rules (or its error)
+            data = _ENCODER.encode(fields)[1:-1]
+        parts = _PARTS.get(self._parts)
+        if parts is None:
+            parts = _ENCODER.encode(self._parts)
+            if len(_PARTS) < 64:
+                _PARTS[self._parts] = parts
+        head = f'{{"name":{encode_basestring(name)},"data":{{{data}}},"parts":{parts}'
+        return f'{escape_surrogates(head)},"body":{self._body}}}'
 
 
 def encode(name: str, data: Mapping[str, Any]) -> str:
@@ -111,9 +155,22 @@ def decode(record: str) -> tuple[str, dict[str, Any]]:
     >>> decode('{"name":"n","data":{"a":1},"parts":["m"],"body":{"m":2,"x":3}}')
     ('n', {'a': 1, 'm': 2})
     """
-    fields = json.loads(record)
+    fields = _load(record)
     data: dict[str, Any] = fields["data"]
     body = fields.get("body")
     if isinstance(body, dict):
-        data.update((part, body[part]) for part in fields.get("parts", ()) if part in body)
+        for part in fields.get("parts", ()):
+            if part in body:
+                data[part] = body[part]
     return fields["name"], data
+
+
+def _load(record: str) -> Any:
+    if fast_loads is not None:
+        try:
+            raw = record.encode("utf-8")
+            if LONG_INT not in raw.translate(MARKS):
+                return fast_loads(raw)
+        except ValueError:  # a lone surrogate, or what orjson refuses (its escape): json decides
+            pass
+    return json.loads(record)

@@ -117,8 +117,18 @@ def _as_key(dedupe_id: str | None) -> str | None:
 def _is_json(content_type: str | None) -> bool:
     if not content_type:
         return False
+    known = _JSON_TYPES.get(content_type)
+    if known is not None:
+        return known
     mime = content_type.partition(";")[0].strip().lower()
-    return mime == "application/json" or ("/" in mime and mime.endswith("+json"))
+    is_json = mime == "application/json" or ("/" in mime and mime.endswith("+json"))
+    if len(_JSON_TYPES) < 64:  # the few a deployment sees; any others are judged each time
+        _JSON_TYPES[content_type] = is_json
+    return is_json
+
+
+# Content types judged already (Layer sends one): no parse of the header per delivery.
+_JSON_TYPES: dict[str, bool] = {}
 
 
 class Decider:

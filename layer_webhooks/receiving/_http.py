@@ -5,8 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from .._layer import EVENT_TYPE_HEADER, REQUEST_ID_HEADER, SIGNATURE_HEADER
+
 #: Headers as a mapping or as ``(name, value)`` pairs; names in any case.
 HeadersInput = Mapping[str, str] | Iterable[tuple[str, str]]
+
+#: Every header the receiver reads (lowercase): an adapter need convert no other.
+HEADERS_READ = ("content-length", "content-type", EVENT_TYPE_HEADER, REQUEST_ID_HEADER, SIGNATURE_HEADER)
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -42,6 +47,19 @@ class Request:
         set_(self, "query", query)
         set_(self, "headers", lowered)
         set_(self, "body", body)
+
+
+def lowered_request(method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Request:
+    """A :class:`Request` from an adapter that has lowercased ``headers`` (first value of each
+    name kept) and uppercased ``method`` itself: nothing to convert again."""
+    request = object.__new__(Request)
+    set_ = object.__setattr__
+    set_(request, "method", method)
+    set_(request, "path", path)
+    set_(request, "query", query)
+    set_(request, "headers", headers)
+    set_(request, "body", body)
+    return request
 
 
 @dataclass(frozen=True, slots=True)

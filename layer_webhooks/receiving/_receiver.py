@@ -20,6 +20,7 @@ from .._logsafe import describe
 from ..config._checks import QUEUE_EXAMPLE, STORE_EXAMPLE, expect_port
 from ..config._hooks import Hook
 from ..errors import ConfigurationError, InvalidJobData
+from ..jobs._memory_queue import MemoryQueue
 from ..jobs._queue import AsyncQueue, Queue
 from ..store._memory import MemoryStore
 from ..store._port import AsyncStore, Store
@@ -110,6 +111,9 @@ class Receiver(Decider):
         self._async_ports: tuple[AsyncQueue, AsyncStore] | None = None
         if isinstance(queue, AsyncQueue) and isinstance(self.store, AsyncStore):
             self._async_ports = (queue, self.store)
+        # Memory ports whose async twins are their own (which only call the blocking methods,
+        # and never wait): handle_async calls those directly, without a coroutine per call.
+        self._inline = _awaits_nothing(queue, self.store)
         self.now = now
         #: The last answers, newest last (None: not kept; set a ``deque(maxlen=n)`` to start).
         self.recent: deque[Answered] | None = deque(maxlen=recent) if recent else None
@@ -128,7 +132,11 @@ class Receiver(Decider):
     async def handle_async(self, request: Request) -> Response | None:
         """As :meth:`handle`, without blocking the event loop (see :meth:`execute_async`)."""
         decision = self.decide(request)
-        answer = await self.execute_async(decision) if isinstance(decision, DeliveryPlan) else decision
+        answer: Response | None
+        if isinstance(decision, DeliveryPlan):
+            answer = self.execute(decision) if self._inline else await self.execute_async(decision)
+        else:
+            answer = decision
         if self.recent is not None and answer is not None:
             self._record(request, answer)
         return answer
@@ -229,6 +237,17 @@ class Receiver(Decider):
                 except Exception as exc:
                     _mark_failed(job, exc)
         return UNAVAILABLE if failed else plan.answer
+
+
+def _awaits_nothing(queue: Queue, store: Store) -> bool:
+    if not isinstance(queue, MemoryQueue) or not isinstance(store, MemoryStore):
+        return False
+    queue_cls, store_cls = type(queue), type(store)
+    return (
+        queue_cls.enqueue_async is MemoryQueue.enqueue_async
+        and store_cls.get_async is MemoryStore.get_async
+        and store_cls.add_if_absent_async is MemoryStore.add_if_absent_async
+    )
 
 
 # -- what the drivers log (an exception's kind and reason only: see _logsafe) -------------------
