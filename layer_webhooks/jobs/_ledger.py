@@ -73,6 +73,16 @@ class JobLedger(Protocol):
         """
         ...
 
+    def finish_and_claim(
+        self, finished: Sequence[str], job_id: str, attempt: int, worker: str
+    ) -> tuple[str | None, bool]:
+        """:meth:`finish` each job of ``finished``, then :meth:`claim`, in one atomic step (the
+        finishes whatever the claim's answer): a consumer's finish rides on its next claim, one
+        round trip per job instead of two. Returns the claim's answer and whether more jobs
+        are announced, waiting to be taken now (a hint that a next claim comes soon; False
+        from a ledger that cannot tell)."""
+        ...
+
     def finish(self, job_id: str) -> None:
         """Forget a job whose run succeeded (whoever holds it now); an absent id is no error."""
         ...

@@ -9,6 +9,7 @@ huey's consumer), nothing else, so that no two queues can disagree.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import threading
@@ -23,6 +24,7 @@ from ._job import DeadLetter, Handler, Job
 from ._ledger import JobLedger, NewJob
 from ._policy import DEFAULT_ATTEMPTS, DEFAULT_BACKOFF, Bury, RetryPolicy, outcome
 from ._registry import Registry
+from ._unfinished import Unfinished
 
 log = logging.getLogger("layer_webhooks.queue")
 
@@ -47,6 +49,7 @@ class LedgerQueue:
         self._runs: dict[tuple[str, str], int] = {}
         self._doubtful: dict[str, set[str]] = {}
         self._runs_lock = threading.RLock()
+        self._unfinished = Unfinished()
 
     @property
     def ledger(self) -> JobLedger:
@@ -138,8 +141,19 @@ class LedgerQueue:
                     del self._runs[key]
 
     def _run(self, job_id: str, attempt: int, worker: str) -> bool:
-        with self._in_doubt(job_id, worker):
-            record = self.ledger.claim(job_id, attempt, worker)
+        # Per job: plain try blocks, not _in_doubt (a generator each), and one look-up of the ledger.
+        ledger, unfinished = self.ledger, self._unfinished
+        finished = unfinished.take()  # None: this thread finishes each run at once
+        busy = False  # whether this thread's finish may wait for its next claim: more jobs wait
+        try:
+            if finished is None:
+                record = ledger.claim(job_id, attempt, worker)
+            else:
+                record, busy = ledger.finish_and_claim(finished, job_id, attempt, worker)
+        except Exception:
+            for job in [*(finished or ()), job_id]:
+                self._doubt(worker, job)
+            raise
         if record is None:
             # A claim retried after its first try was applied (a client that retries on a lost
             # reply) is refused too, as a duplicate would be: unless another thread of this
@@ -152,21 +166,45 @@ class LedgerQueue:
             return False
         job = _job(job_id, record, attempt)
         registration = self.handlers.get(job.name)
-        policy = self.handlers.default_policy if registration is None else registration.policy
         try:
             if registration is None:
                 raise self.handlers.missing(job.name)
             registration.handler(job)
         except Exception as exc:
+            policy = self.handlers.default_policy if registration is None else registration.policy
             with self._in_doubt(job_id, worker):
                 self._failed(job, worker, policy, exc)
         except BaseException:
             self.hand_back(job_id, worker)
             raise
         else:
-            with self._in_doubt(job_id, worker):
-                self.ledger.finish(job_id)
+            if busy:
+                unfinished.add(job_id)
+                return True
+            try:
+                ledger.finish(job_id)
+            except Exception:
+                self._doubt(worker, job_id)
+                raise
         return True
+
+    def defer_finishes(self, worker: str) -> None:
+        """Have the calling thread finish each successful run with its next claim: one round trip
+        per job, not two (``HueyQueue``'s consumer threads). Until then ``worker`` holds the job
+        (if it dies, the job runs again); :meth:`settle` and this process's exit finish it first."""
+        if self._unfinished.defer_here():  # the first thread of this process that defers
+            atexit.register(self.finish_deferred, worker)
+
+    def finish_deferred(self, worker: str, *, idle: bool = False) -> None:
+        """Finish the runs that wait for a next claim (``idle``: those that waited since the
+        previous idle call: a thread that went idle). A finish that raised leaves its job in
+        doubt (see :meth:`settle`)."""
+        for job_id in self._unfinished.take_all(idle=idle):
+            try:
+                self.ledger.finish(job_id)
+            except Exception as exc:
+                self._doubt(worker, job_id)
+                log.warning("job %s ran; its finish is in doubt, the ledger did not answer: %s", job_id, describe(exc))
 
     def hand_back(self, job_id: str, worker: str) -> None:
         """Give a job that ``worker`` runs back to the queue, first in line (an interrupted run)."""
@@ -191,7 +229,9 @@ class LedgerQueue:
         in doubt. ``HueyQueue`` calls this on every heartbeat.
         """
         released = []
-        with self._runs_lock:  # held throughout: no run of these jobs may start meanwhile
+        with self._runs_lock:  # held throughout: no run of these jobs may start or end meanwhile
+            # First the deferred finishes: a job run here and not finished yet is held, not doubtful.
+            self.finish_deferred(worker)
             doubtful = self._doubtful.get(worker, set())
             for job_id in sorted(doubtful):
                 if (worker, job_id) in self._runs:

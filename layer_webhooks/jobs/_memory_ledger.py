@@ -64,16 +64,24 @@ class MemoryLedger:
 
     def claim(self, job_id: str, attempt: int, worker: str) -> str | None:
         """See :meth:`JobLedger.claim`."""
+        return self.finish_and_claim((), job_id, attempt, worker)[0]
+
+    def finish_and_claim(
+        self, finished: Sequence[str], job_id: str, attempt: int, worker: str
+    ) -> tuple[str | None, bool]:
+        """See :meth:`JobLedger.finish_and_claim` (no hint: its announcements are taken by time)."""
         now = self._now()
         with self._lock:
+            for done in finished:
+                self._jobs.pop(done, None)
             self._workers[worker] = now
             entry = self._jobs.get(job_id)
             if entry is None or entry.attempt != attempt:
-                return None
+                return None, False
             if entry.worker is not None and self._alive(entry.worker, now):
-                return None
+                return None, False
             entry.worker = worker
-            return entry.record
+            return entry.record, False
 
     def finish(self, job_id: str) -> None:
         """See :meth:`JobLedger.finish`."""

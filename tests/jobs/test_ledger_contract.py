@@ -157,6 +157,22 @@ def test_finish_forgets_the_job_whoever_holds_it(subject: Subject) -> None:
     assert ledger.dead() == []
 
 
+def test_finish_and_claim_finishes_first_whatever_the_claims_answer(subject: Subject) -> None:
+    ledger = subject.ledger
+    ledger.add([NewJob("a", A), NewJob("b", B), NewJob("c", C)])
+    subject.announced()
+    ledger.claim("a", 1, "w1")
+    record, more = ledger.finish_and_claim(["a"], "b", 1, "w1")  # a's run succeeded: its finish rides along
+    assert record == B and more in (True, False)
+    assert ledger.pending() == [Pending("b", B, 1), Pending("c", C, 1)]
+    assert ledger.finish_and_claim(["b"], "b", 1, "w2")[0] is None  # b forgotten first: nothing to claim
+    assert ledger.finish_and_claim(["c", "gone"], "nope", 1, "w2")[0] is None  # refused; finishes applied
+    assert ledger.pending() == []
+    assert ledger.add([NewJob("a", C)]) == [True]  # finished: the id is free again
+    assert subject.announced() == [("a", 1)]
+    assert ledger.finish_and_claim([], "a", 1, "w1")[0] == C
+
+
 def test_retry_makes_the_job_wait_at_its_next_attempt_after_the_delay(subject: Subject) -> None:
     ledger, clock = subject.ledger, subject.clock
     ledger.add([NewJob("a", A)])

@@ -45,6 +45,7 @@ from ...jobs._lifecycle import LedgerQueue
 from ._commit import HueyLedger, LoopCommitter
 from ._heartbeat import Heartbeat, worker_name
 from ._ledger_sql import SqlLedger
+from ._thread_commit import ThreadCommitter
 
 __all__ = ["TASK_NAME", "HueyQueue"]
 
@@ -56,6 +57,8 @@ TASK_NAME = "run_job"
 
 # Rounds of reap(_REAP_LIMIT) per heartbeat: bounded, so that a beat never runs long.
 _REAP_LIMIT, _REAP_ROUNDS = 100, 10
+# Seconds between two idle looks: a worker's last finish waits for its next claim at most twice this.
+_LINGER = 0.05
 
 
 class HueyQueue(LedgerQueue):
@@ -89,8 +92,11 @@ class HueyQueue(LedgerQueue):
         except ValueError:
             raise ConfigurationError(f"huey {huey.name!r} already has a HueyQueue") from None
         self._committer = LoopCommitter(lambda: self._current().open_async())
+        self._thread_committer = ThreadCommitter(lambda jobs: self._current().add(jobs))
         self._heartbeat = Heartbeat(self._beat, self.lease / 3)
-        huey.on_startup("layer_webhooks_heartbeat")(self._heartbeat.start)
+        self._flusher = Heartbeat(lambda: self.finish_deferred(worker_name(), idle=True), _LINGER)
+        huey.on_startup("layer_webhooks_heartbeat")(self._start_worker)
+        huey.on_shutdown("layer_webhooks_finish")(lambda: self.finish_deferred(worker_name()))
         huey.signal(SIGNAL_INTERRUPTED)(self._on_interrupted)
 
     def __repr__(self) -> str:
@@ -100,6 +106,16 @@ class HueyQueue(LedgerQueue):
     def ledger(self) -> JobLedger:
         """The ledger in the storage huey has now (toggling ``huey.immediate`` swaps it)."""
         return self._current()
+
+    def enqueue(self, name: str, data: Mapping[str, Any], *, delay: float = 0.0, job_id: str | None = None) -> None:
+        """Store the job; return once it is stored. Concurrent calls from threads share one write.
+
+        :raises InvalidJobData: ``data`` is not JSON-safe (nothing is written).
+        :raises QueueError: the storage could not be written.
+        """
+        job = self.new_job(name, data, delay=delay, job_id=job_id)
+        if not self._thread_committer.submit(job):
+            log.info("job %s is pending already, not queued again", job.id)
 
     async def enqueue_async(
         self, name: str, data: Mapping[str, Any], *, delay: float = 0.0, job_id: str | None = None
@@ -116,6 +132,7 @@ class HueyQueue(LedgerQueue):
     def close(self) -> None:
         """Stop this process's heartbeat thread, if it runs (tests; a process that exits needs not)."""
         self._heartbeat.stop()
+        self._flusher.stop()
 
     # -- internals --------------------------------------------------------------------------
 
@@ -139,6 +156,12 @@ class HueyQueue(LedgerQueue):
     def _message(self, job_id: str, attempt: int, delay: float) -> bytes:
         task = self._task.s(job_id, attempt, id=job_id, delay=delay or None)
         return self.huey.serialize_task(task)  # type: ignore[no-any-return]
+
+    def _start_worker(self) -> None:
+        # In each worker (a thread, or a process with -k process), before its first task.
+        self.defer_finishes(worker_name())
+        self._heartbeat.start()
+        self._flusher.start()
 
     def _beat(self) -> None:
         ledger = self._current()

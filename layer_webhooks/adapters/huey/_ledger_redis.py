@@ -26,7 +26,7 @@ from ._commit import AsyncWriter, MessageFor
 #: The keys each script takes, in its KEYS order (see the script's header).
 SCRIPTS = {
     "add": ("record", "attempt", "message", "waiting", "queue"),
-    "claim": ("record", "attempt", "owner", "waiting", "workers"),
+    "claim": ("record", "attempt", "owner", "waiting", "workers", "message", "queue"),
     "finish": ("record", "attempt", "message", "owner", "waiting"),
     "retry": ("attempt", "message", "owner", "waiting", "queue"),
     "bury": ("record", "attempt", "message", "owner", "waiting", "dead", "failure"),
@@ -81,10 +81,16 @@ class RedisLedger:
         prefix = f"huey.layer_webhooks.{storage.name}."
         self._keys = {name: prefix + name for names in SCRIPTS.values() for name in names}
         self._keys["queue"] = storage.queue_key
-        self._scripts = {name: self._conn.register_script(source(name)) for name in SCRIPTS}
+        shas = {name: self._conn.register_script(source(name)).sha for name in SCRIPTS}
+        self._heads = {name: (shas[name], len(keys), *(self._keys[k] for k in keys)) for name, keys in SCRIPTS.items()}
 
     def _run(self, script: str, *args: Any) -> Any:
-        return self._scripts[script]([self._keys[key] for key in SCRIPTS[script]], args)
+        # EVALSHA with its sha, key count and keys built once (redis-py's Script costs a few us a call).
+        try:
+            return self._conn.execute_command("EVALSHA", *self._heads[script], *args)
+        except redis.exceptions.NoScriptError:  # a Redis restarted or flushed: load, then run
+            self._conn.script_load(source(script))
+            return self._conn.execute_command("EVALSHA", *self._heads[script], *args)
 
     def _t(self) -> float | str:
         return "" if self._now is None else self._now()
@@ -106,8 +112,14 @@ class RedisLedger:
 
     def claim(self, job_id: str, attempt: int, worker: str) -> str | None:
         """See :meth:`JobLedger.claim`."""
-        record = self._run("claim", self._t(), self._lease, job_id, attempt, worker)
-        return None if record is None else _text(record)
+        return self.finish_and_claim((), job_id, attempt, worker)[0]
+
+    def finish_and_claim(
+        self, finished: Sequence[str], job_id: str, attempt: int, worker: str
+    ) -> tuple[str | None, bool]:
+        """See :meth:`JobLedger.finish_and_claim`: one script call; the hint: huey's queue is not empty."""
+        record, queued = self._run("claim", self._t(), self._lease, job_id, attempt, worker, *finished)
+        return (None if record is None else _text(record)), queued > 0
 
     def finish(self, job_id: str) -> None:
         """See :meth:`JobLedger.finish`."""

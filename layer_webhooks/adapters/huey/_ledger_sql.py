@@ -70,14 +70,22 @@ class SqlLedger:
 
     def claim(self, job_id: str, attempt: int, worker: str) -> str | None:
         """See :meth:`JobLedger.claim`."""
+        return self.finish_and_claim((), job_id, attempt, worker)[0]
+
+    def finish_and_claim(
+        self, finished: Sequence[str], job_id: str, attempt: int, worker: str
+    ) -> tuple[str | None, bool]:
+        """See :meth:`JobLedger.finish_and_claim`: one transaction (no hint: huey's queue is not counted)."""
         with self._tx() as (cur, _):
+            for done in finished:
+                cur.execute(sql.FINISH, (self._q, done))
             now = self._now()
             cur.execute(sql.BEAT, (self._q, worker, now))
             row = cur.execute(sql.JOB, (self._q, job_id)).fetchone()
             if row is None or row[1] != attempt or (row[3] is not None and row[3] + self._lease > now):
-                return None  # row[3]: the beat of the worker running it (None: not running, or gone)
+                return None, False  # row[3]: the beat of the worker running it (None: not running, or gone)
             cur.execute(sql.CLAIM, (worker, self._q, job_id))
-            return str(row[0])
+            return str(row[0]), False
 
     def finish(self, job_id: str) -> None:
         """See :meth:`JobLedger.finish`."""

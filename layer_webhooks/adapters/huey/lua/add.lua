@@ -12,22 +12,48 @@
 -- ARGV[3..] per job, four values: string id, string record, bytes message, number delay (s)
 --
 -- Returns a string of one character per job: '1' added, '0' pending already (left as it was).
+-- One HSETNX per job; the added jobs' other writes are one command per key for the batch
+-- (variadic HSET, ZADD, LPUSH: LPUSH a b pushes a then b, as one LPUSH each would): from about
+-- 16 jobs a batch, a fifth less of Redis's time per job than five commands each.
 
 local now = tonumber(ARGV[1])
 if not now then local t = redis.call('TIME'); now = t[1] + t[2] / 1000000 end
 local lease = tonumber(ARGV[2])
 
-local added = {}
+if #ARGV == 6 then -- one job (a lone caller): the five writes as they are, no tables to build
+  local id = ARGV[3]
+  if redis.call('HSETNX', KEYS[1], id, ARGV[4]) == 0 then return '0' end
+  redis.call('HSET', KEYS[2], id, 1)
+  redis.call('HSET', KEYS[3], id, ARGV[5])
+  redis.call('ZADD', KEYS[4], now + tonumber(ARGV[6]) + lease, id)
+  redis.call('LPUSH', KEYS[5], ARGV[5])
+  return '1'
+end
+
+local added, attempts, messages, waiting, pushes = {}, {}, {}, {}, {}
 for i = 3, #ARGV, 4 do
   local id = ARGV[i]
   if redis.call('HSETNX', KEYS[1], id, ARGV[i + 1]) == 1 then
-    redis.call('HSET', KEYS[2], id, 1)
-    redis.call('HSET', KEYS[3], id, ARGV[i + 2])
-    redis.call('ZADD', KEYS[4], now + tonumber(ARGV[i + 3]) + lease, id)
-    redis.call('LPUSH', KEYS[5], ARGV[i + 2])
+    local n = #pushes
+    attempts[2 * n + 1], attempts[2 * n + 2] = id, 1
+    messages[2 * n + 1], messages[2 * n + 2] = id, ARGV[i + 2]
+    waiting[2 * n + 1], waiting[2 * n + 2] = now + tonumber(ARGV[i + 3]) + lease, id
+    pushes[n + 1] = ARGV[i + 2]
     added[#added + 1] = '1'
   else
     added[#added + 1] = '0'
   end
 end
+
+-- unpack() is bounded by Lua's C stack (LUAI_MAXCSTACK, 8000): write long batches in slices.
+local function each(command, key, values, width)
+  local step = 4000 - 4000 % width
+  for first = 1, #values, step do
+    redis.call(command, key, unpack(values, first, math.min(first + step - 1, #values)))
+  end
+end
+each('HSET', KEYS[2], attempts, 2)
+each('HSET', KEYS[3], messages, 2)
+each('ZADD', KEYS[4], waiting, 2)
+each('LPUSH', KEYS[5], pushes, 1)
 return table.concat(added)
