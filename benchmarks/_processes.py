@@ -63,3 +63,14 @@ def redis_server(directory: Path, *, appendonly: bool = True) -> Iterator[str]:
     ]  # fmt: skip
     with running(command, log=directory / "redis.out", port=port):
         yield f"redis://127.0.0.1:{port}/0"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and its children so far (Linux /proc; 0 elsewhere)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(int(child)) for child in children)

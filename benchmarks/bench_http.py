@@ -1,308 +1,223 @@
-"""Requests/s and latency of the webhook path beside a bare endpoint, on real servers over loopback.
+"""Requests/s and p99 of the webhook path on real servers, beside a raw floor measured in the same run.
 
-Run from the checkout root:  python -m benchmarks.bench_http [--duration 10] [--rounds 3] [--connections 16]
+Run from the checkout root:
 
-For gunicorn (2 sync workers) and uvicorn (1 process), each round starts the server on a free
-127.0.0.1 port with this module's app (``benchmarks.bench_http:wsgi_app`` / ``:asgi_app``), warms
-it up, then measures, on the same server and settings:
+    python -m benchmarks.bench_http [--rounds 3] [--duration 10] [--connections 32]
+        [--p99-connections 64] [--servers uvicorn-1,uvicorn-2,gunicorn-sync,gthread-8]
+        [--variants bare,memory,roundtrip,hueyqueue] [--deliveries N] [--appendonly] [--quick]
 
-(a) ``POST /bare``: an endpoint behind the adapter that reads the body and answers 200;
-(b) ``POST /hook``: the adapter and the ``Receiver``: HMAC check, parse, de-duplication claim on
-    a ``MemoryStore``, job on a ``MemoryQueue``, 200. A thread in the server drains the queue
-    every 50 ms with a no-op handler (its cost counts in (b)), as a deployed queue is drained;
-(c) ``POST /floor``: the work no receiver can skip, on the bare endpoint: read the body, HMAC
-    check, ``json.loads``, keep the payload (dropped by the same drain thread), 200. (c)/(a) is
-    the most any webhook path can reach on this server; (b)/(c) is what the library costs.
+(``python benchmarks/bench_http.py`` works too.) The full run takes about 14 minutes on a
+2-core machine; ``--quick`` (1 round of 2 s runs) about 1.5. Needs wrk, redis-server, uvicorn
+with uvloop and httptools (``uvicorn[standard]``: uvicorn runs ``--loop uvloop --http
+httptools``; the run stops if either is missing), gunicorn, huey and redis-py.
 
-Every request carries a distinct, signed ~1.5 KB ``message.sent`` (made and signed beforehand,
-read by wrk's Lua script), so that each (b) request takes the whole accept path: none is a
-duplicate (the script warns if a run sends more requests than there are bodies). The load
-comes from wrk when it is on PATH, else from a threaded Python client (which loads the shared
-cores more itself). Prints each run, then per server the medians of req/s, p50 and p99 and the
-ratio (b)/(a). Targets: (b) >= 80% of (a); p99 well under Layer's 1 s deadline.
+It starts a private redis-server (no persistence unless ``--appendonly``: AOF, ``everysec``)
+and, for each cell of the table, a fresh server on a free loopback port, warms it up for 1 s,
+flushes Redis and measures with ``wrk -t1 -c<connections> -d<duration>s``. Each request posts
+its own signed ~1.5 KB ``message.sent`` with its own event id (a template and ``--deliveries``
+precomputed signatures, filled in by wrk's Lua script), so that every request takes the whole
+accept path. Rows (``--servers``):
+
+- ``uvicorn-1``, ``uvicorn-2``: uvicorn, 1 or 2 worker processes, the ASGI ``WebhookApp``;
+- ``gunicorn-sync``: gunicorn, 2 sync workers (a connection per request), ``WebhookMiddleware``;
+- ``gthread-<n>``: gunicorn, 2 ``gthread`` workers of ``n`` threads, ``--keep-alive 5``
+  (connections kept alive), ``WebhookMiddleware``;
+- the raw floor, ``benchmarks/_floor.py`` (always measured): one process, uvloop + httptools
+  driven directly, ``bare`` (200 once the body is read) and ``durable`` (HMAC-SHA1 check,
+  ``json.loads``, a grouped ``LPUSH`` of the bodies before each 200).
+
+Columns (``--variants``, see ``benchmarks/_web.py``): ``bare`` (the server alone), ``memory``
+(receiver + ``MemoryQueue``), ``roundtrip`` (receiver + one huey enqueue per request),
+``hueyqueue`` (receiver + ``HueyQueue``). After each run the jobs found in Redis are counted
+against the 2xx answers (the floor's list, huey's queue, ``HueyQueue.pending()``); a shortfall
+is reported as LOST and makes the script exit 1. ``--p99-connections`` (0: skip) re-measures
+the durable floor and uvicorn-1 + ``HueyQueue`` at that many connections, for the p99 target.
+
+Rounds are interleaved (every cell once per round, the order reversed every other round); the
+table gives medians, and each ratio is the median of the per-round ratios against the floor
+(or bare) measured in the same round. Targets (issue 15): uvicorn 1 worker + ``HueyQueue`` >= 50%
+of the durable floor, p99 <= 50 ms at 64 connections; receiver + ``MemoryQueue`` on uvicorn >= 50%
+of bare; gunicorn + ``HueyQueue`` >= 2x one huey enqueue per request. The machine is shared:
+compare ratios, not absolute figures, between runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import hmac
-import http.client
-import json
 import os
 import platform
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from benchmarks._processes import free_port, running
-from benchmarks.bench_core import SECRET, make_bodies
-from layer_webhooks import Hook, MemoryQueue, Receiver, sign
-from layer_webhooks.adapters import asgi, wsgi
+if __package__ in (None, ""):  # python benchmarks/bench_http.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-HEADERS = {
-    "Content-Type": "application/vnd.layer.webhooks+json; version=1.0",
-    "Layer-Webhook-Event-Type": "message.sent",
-}
-SERVERS = {
-    "gunicorn": ["gunicorn", "--workers", "2", "--log-level", "warning", "benchmarks.bench_http:wsgi_app"],
-    "uvicorn": [
-        "uvicorn",
-        "--workers",
-        "1",
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        "benchmarks.bench_http:asgi_app",
-    ],
-}
+from benchmarks._processes import redis_server
+from benchmarks._web import LABELS, SERVERS, Bench, Deliveries, check_tools, gthread, label, median, ratio
+
+Cell = tuple[str, str, int]  # server, variant, connections
+Runs = dict[Cell, list[dict[str, float]]]
 
 
-def _receiver() -> Receiver:
-    # The queue is drained by a worker thread, as a deployed queue is: one that only grew would
-    # measure the cyclic GC walking every job ever received, not the accept path.
-    queue = MemoryQueue()
-    queue.process("Webhook Example", lambda job: None)
-
-    def drain() -> None:
-        while True:
-            queue.run_due()
-            _KEPT.clear()
-            time.sleep(0.05)
-
-    threading.Thread(target=drain, name="drain", daemon=True).start()
-    return Receiver(SECRET, [Hook("Webhook Example", "/hook", ["message.sent"])], queue)
+def parse_servers(text: str) -> list[str]:
+    servers = []
+    for name in filter(None, text.split(",")):
+        if name.startswith("gthread-") and name[8:].isdigit():
+            name = gthread(int(name[8:]))
+        if name not in SERVERS:
+            sys.exit(f"unknown server {name!r}: one of {', '.join(SERVERS)} or gthread-<threads>")
+        servers.append(name)
+    return servers
 
 
-_KEY = SECRET.encode()
-_KEPT: list[Any] = []
-
-
-def _floor(body: bytes, signature: str) -> None:
-    if hmac.compare_digest(hmac.digest(_KEY, body, "sha1"), bytes.fromhex(signature)):
-        _KEPT.append(json.loads(body))
-
-
-def bare_wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-    if environ["PATH_INFO"] == "/floor":
-        _floor(body, environ["HTTP_LAYER_WEBHOOK_SIGNATURE"])
-    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
-    return [b"OK"]
-
-
-async def bare_asgi(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
-    chunks, more = [], True
-    while more:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        more = message.get("more_body", False)
-    if scope["path"] == "/floor":
-        _floor(b"".join(chunks), dict(scope["headers"])[b"layer-webhook-signature"].decode())
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
-    await send({"type": "http.response.body", "body": b"OK"})
-
-
-def __getattr__(name: str) -> Any:
-    # The servers' apps, built in the server process only (each with its queue and drain thread).
-    if name == "wsgi_app":
-        return wsgi.WebhookMiddleware(bare_wsgi, _receiver())
-    if name == "asgi_app":
-        return asgi.WebhookMiddleware(bare_asgi, _receiver())
-    raise AttributeError(name)
-
-
-LUA = """
-local counter = 0
-function setup(thread)
-  thread:set("id", counter)
-  counter = counter + 1
-end
-function init(args)
-  local threads = tonumber(args[2])
-  bodies, signatures, n, i = {}, {}, 0, 0
-  for line in io.lines(args[1]) do
-    if i % threads == id then
-      local signature, body = line:match("^(%x+) (.*)$")
-      table.insert(bodies, body)
-      table.insert(signatures, signature)
-    end
-    i = i + 1
-  end
-  headers = {}
-  for name, value in pairs({HEADERS}) do headers[name] = value end
-end
-function request()
-  n = n + 1
-  local k = (n - 1) % #bodies + 1
-  headers["Layer-Webhook-Signature"] = signatures[k]
-  return wrk.format("POST", nil, headers, bodies[k])
-end
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %d %d %d %d %d\\n", summary.requests, summary.duration,
-    e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(50), latency:percentile(99)))
-end
-"""
-
-
-def lua_script() -> str:
-    table = "{" + ", ".join(f'["{k}"] = "{v}"' for k, v in HEADERS.items()) + "}"
-    return LUA.replace("{HEADERS}", table)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of ``pid`` and its children so far (Linux /proc; 0 elsewhere)."""
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return own + sum(cpu_seconds(int(child)) for child in children)
-
-
-@contextmanager
-def serving(name: str, log: Path) -> Iterator[tuple[str, int]]:
-    port = free_port()
-    program, *args = SERVERS[name]
-    bind = ["--bind", f"127.0.0.1:{port}"] if name == "gunicorn" else ["--port", str(port), "--lifespan", "off"]
-    root = Path(__file__).resolve().parents[1]
-    with running([sys.executable, "-m", program, *bind, *args], log=log, port=port, cwd=root) as process:
-        yield f"http://127.0.0.1:{port}", process.pid
-
-
-def run_wrk(url: str, path: str, seconds: float, connections: int, script: Path, bodies: Path) -> dict[str, float]:
-    threads = 2
-    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script)]
-    out = subprocess.run(
-        [*argv, url + path, "--", str(bodies), str(threads)], capture_output=True, text=True, timeout=seconds + 60
+def cell_text(run: dict[str, float]) -> str:
+    return (
+        f"{run['rps']:8,.0f} req/s  p50 {run['p50']:5.1f} ms  p99 {run['p99']:6.1f} ms  "
+        f"server CPU {run['cpu']:4.0f} us/req  Redis CPU {run['redis_cpu']:3.0f} us/req"
     )
-    line = next(line for line in out.stdout.splitlines() if line.startswith("RESULT "))
-    count, micros, errors, p50, p99 = map(int, line.split()[1:])
-    return {"requests": count, "rps": count / (micros / 1e6), "errors": errors, "p50": p50 / 1e3, "p99": p99 / 1e3}
 
 
-def run_python(
-    url: str, path: str, seconds: float, connections: int, signed: list[tuple[str, bytes]]
-) -> dict[str, float]:
-    host, port = url.removeprefix("http://").split(":")
-    latencies: list[list[float]] = [[] for _ in range(connections)]
-    errors = [0] * connections
-    deadline = time.perf_counter() + seconds
+def table(runs: Runs, servers: list[str], variants: list[str], connections: int) -> list[str]:
+    """The issue's table: median req/s and p99, and each cell's ratio to its base in the same round."""
+    floor_bare, floor_durable = runs[("floor", "bare", connections)], runs[("floor", "durable", connections)]
+    header = "| req/s, p99 (ratio in the same run) | " + " | ".join(LABELS[v] for v in variants) + " |"
+    lines = [header, "|---" * (len(variants) + 1) + "|"]
 
-    def client(index: int) -> None:
-        conn = http.client.HTTPConnection(host, int(port), timeout=10)
-        mine = signed[index::connections]
-        for k in range(10**9):  # bounded by the deadline below
-            signature, body = mine[k % len(mine)]
-            start = time.perf_counter()
-            if start > deadline:
-                break
-            try:
-                conn.request("POST", path, body, {**HEADERS, "Layer-Webhook-Signature": signature})
-                response = conn.getresponse()
-                response.read()
-                ok = response.status == 200
-                if response.getheader("Connection", "").lower() == "close":
-                    conn.close()
-            except OSError:
-                ok = False
-                conn.close()
-            latencies[index].append(time.perf_counter() - start)
-            errors[index] += not ok
-        conn.close()
+    def figure(cell_runs: list[dict[str, float]]) -> str:
+        return f"{median(cell_runs, 'rps'):,.0f} / {median(cell_runs, 'p99'):.1f} ms"
 
-    workers = [threading.Thread(target=client, args=(i,)) for i in range(connections)]
-    began = time.perf_counter()
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(seconds + 30)
-    elapsed = time.perf_counter() - began
-    every = sorted(x for each in latencies for x in each)
-    q = statistics.quantiles(every, n=100)
-    return {
-        "requests": len(every),
-        "rps": len(every) / elapsed,
-        "errors": sum(errors),
-        "p50": q[49] * 1e3,
-        "p99": q[98] * 1e3,
-    }
+    for server in servers:
+        cells = []
+        for variant in variants:
+            own = runs[(server, variant, connections)]
+            if variant == "bare":
+                cells.append(f"{figure(own)} ({ratio(own, floor_bare):.0%} of floor bare)")
+            elif variant == "memory" and "bare" in variants:
+                cells.append(f"{figure(own)} ({ratio(own, runs[(server, 'bare', connections)]):.0%} of bare)")
+            elif variant == "memory":
+                cells.append(figure(own))
+            else:
+                cells.append(f"{figure(own)} ({ratio(own, floor_durable):.0%} of floor durable)")
+        lines.append(f"| {label(server)} | " + " | ".join(cells) + " |")
+    floor_cells = [
+        figure(floor_bare) if v == "bare" else figure(floor_durable) if v == "hueyqueue" else "—" for v in variants
+    ]
+    lines.append(f"| {label('floor')}: bare / HMAC + json.loads + grouped LPUSH | " + " | ".join(floor_cells) + " |")
+    return lines
+
+
+def targets(runs: Runs, servers: list[str], variants: list[str], connections: int, p99_connections: int) -> list[str]:
+    lines = []
+    c = connections
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    if "uvicorn-1" in servers and "hueyqueue" in variants:
+        share = ratio(runs[("uvicorn-1", "hueyqueue", c)], runs[("floor", "durable", c)])
+        lines.append(
+            f"uvicorn 1 worker + HueyQueue: {share:.0%} of the durable floor (target >= 50%): {verdict(share >= 0.5)}"
+        )
+        floor_runs, uvicorn = runs[("floor", "durable", c)], runs[("uvicorn-1", "hueyqueue", c)]
+        cpu = statistics.median(
+            (f["cpu"] + f["redis_cpu"]) / (u["cpu"] + u["redis_cpu"]) for f, u in zip(floor_runs, uvicorn, strict=True)
+        )
+        lines.append(
+            f"  CPU per request (server + Redis): {median(uvicorn, 'cpu') + median(uvicorn, 'redis_cpu'):.0f} us,"
+            f" the floor's {median(floor_runs, 'cpu') + median(floor_runs, 'redis_cpu'):.0f} us: {cpu:.0%}"
+            " (the share a CPU-bound run would reach; steadier on a busy machine)"
+        )
+        if p99_connections:
+            own, floor = runs[("uvicorn-1", "hueyqueue", p99_connections)], runs[("floor", "durable", p99_connections)]
+            p99 = median(own, "p99")
+            lines.append(
+                f"  at {p99_connections} connections: {median(own, 'rps'):,.0f} req/s, p99 {p99:.1f} ms"
+                f" (target <= 50 ms): {verdict(p99 <= 50)}; {ratio(own, floor):.0%} of the durable floor"
+                f" ({median(floor, 'rps'):,.0f} req/s, p99 {median(floor, 'p99'):.1f} ms)"
+            )
+    for server in servers:
+        if server.startswith("uvicorn") and {"bare", "memory"} <= set(variants):
+            share = ratio(runs[(server, "memory", c)], runs[(server, "bare", c)])
+            lines.append(
+                f"{label(server)} receiver + MemoryQueue: {share:.0%} of bare (target >= 50%): {verdict(share >= 0.5)}"
+            )
+        if server.startswith(("gunicorn", "gthread")) and {"roundtrip", "hueyqueue"} <= set(variants):
+            times = ratio(runs[(server, "hueyqueue", c)], runs[(server, "roundtrip", c)])
+            lines.append(
+                f"{label(server)} HueyQueue: {times:.2f}x one huey enqueue per request"
+                f" (target >= 2x): {verdict(times >= 2)}"
+            )
+    return lines
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured run")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--bodies", type=int, default=80_000, help="distinct signed deliveries")
-    parser.add_argument("--servers", default="gunicorn,uvicorn")
-    parser.add_argument(
-        "--python-client", action="store_true", help="use the Python load generator even if wrk is there"
-    )
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measured wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--p99-connections", type=int, default=64, help="0: skip the p99 runs")
+    parser.add_argument("--servers", default="uvicorn-1,uvicorn-2,gunicorn-sync,gthread-8")
+    parser.add_argument("--variants", default="bare,memory,roundtrip,hueyqueue")
+    parser.add_argument("--deliveries", type=int, default=0, help="distinct event ids (default 30,000 per second)")
+    parser.add_argument("--appendonly", action="store_true", help="Redis with AOF (everysec) instead of none")
+    parser.add_argument("--quick", action="store_true", help="1 round of 2 s runs (about 1.5 minutes)")
     args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.duration = 1, 2
+    servers = parse_servers(args.servers)
+    variants = [v for v in args.variants.split(",") if v]
+    if unknown := set(variants) - {"bare", "memory", "roundtrip", "hueyqueue"}:
+        sys.exit(f"unknown variants: {', '.join(sorted(unknown))}")
+    check_tools(servers)
 
-    use_wrk = shutil.which("wrk") is not None and not args.python_client
-    signed = [(sign(body, SECRET), body) for body in make_bodies(args.bodies)]
-    work = Path(tempfile.mkdtemp(prefix="bench_http-"))
-    script, bodies = work / "deliveries.lua", work / "bodies.txt"
-    script.write_text(lua_script())
-    with bodies.open("wb") as out:
-        for signature, body in signed:
-            out.write(signature.encode() + b" " + body + b"\n")
+    cells: list[Cell] = [("floor", "bare", args.connections), ("floor", "durable", args.connections)]
+    cells += [(server, variant, args.connections) for server in servers for variant in variants]
+    if args.p99_connections and "uvicorn-1" in servers and "hueyqueue" in variants:
+        cells += [("floor", "durable", args.p99_connections), ("uvicorn-1", "hueyqueue", args.p99_connections)]
 
-    def measure(url: str, path: str, seconds: float) -> dict[str, float]:
-        if use_wrk:
-            return run_wrk(url, path, seconds, args.connections, script, bodies)
-        return run_python(url, path, seconds, args.connections, signed)
-
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}")
-    print(f"load: {'wrk' if use_wrk else 'Python threads'}, {args.connections} connections, {args.duration:g} s a run")
-    print(f"body: ~{statistics.median(len(b) for _, b in signed[:1000]):.0f} bytes, {len(signed)} distinct deliveries")
-    results: dict[tuple[str, str], list[dict[str, float]]] = {}
-    for round_ in range(1, args.rounds + 1):
-        for name in args.servers.split(","):
-            with serving(name, work / f"{name}.log") as (url, pid):
-                measure(url, "/bare", 2)  # warm-up
-                runs = [("a", "/bare"), ("c", "/floor"), ("b", "/hook")]
-                for label, path in runs if round_ % 2 else runs[::-1]:  # alternate, so drift hits both
-                    before = cpu_seconds(pid)
-                    r = measure(url, path, args.duration)
-                    r["cpu"] = (cpu_seconds(pid) - before) / max(r["requests"], 1) * 1e6
-                    results.setdefault((name, label), []).append(r)
-                    print(
-                        f"round {round_} {name:8} ({label}) {path:5}: {r['rps']:7,.0f} req/s  p50 {r['p50']:5.1f} ms  "
-                        f"p99 {r['p99']:6.1f} ms  server CPU {r['cpu']:5.1f} us/req  errors {r['errors']:.0f}",
-                        flush=True,
-                    )
-                    if path != "/bare" and r["requests"] > len(signed):
-                        print(f"  warning: {r['requests']:.0f} requests > {len(signed)} bodies: some were duplicates")
-    print("\nmedians over the rounds; ratios are per round (same server, back to back), then their median:")
-    for name in args.servers.split(","):
-        a, b, c = results[(name, "a")], results[(name, "b")], results[(name, "c")]
-
-        def ratio(x: list[dict[str, float]], y: list[dict[str, float]], key: str = "rps") -> float:
-            return statistics.median(v[key] / u[key] for u, v in zip(x, y, strict=True) if u[key])
-
-        for label, runs_ in (("(a) bare ", a), ("(c) floor", c), ("(b) hook ", b)):
-            med = {k: statistics.median(r[k] for r in runs_) for k in runs_[0]}
-            print(
-                f"{name:8} {label} {med['rps']:7,.0f} req/s  p50 {med['p50']:.1f} ms  p99 {med['p99']:.1f} ms  "
-                f"server CPU {med['cpu']:.0f} us/req"
-            )
+    began = time.monotonic()
+    persistence = "AOF, appendfsync everysec" if args.appendonly else "no persistence"
+    with (
+        tempfile.TemporaryDirectory(prefix="bench_http-") as tmp,
+        redis_server(Path(tmp), appendonly=args.appendonly) as url,
+    ):
+        deliveries = Deliveries(Path(tmp), args.deliveries or int(30_000 * args.duration))
+        warm = Deliveries(Path(tmp), 40_000)
+        bench = Bench(url, Path(tmp), deliveries, warm, args.duration)
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}")
+        print(f"Redis: {persistence}, on the same cores; uvicorn --loop uvloop --http httptools")
         print(
-            f"{name:8} (b)/(a) {ratio(a, b):.0%} (target >= 80%); (c)/(a) {ratio(a, c):.0%} (the ceiling); "
-            f"(b)/(c) {ratio(c, b):.0%}"
+            f"load: wrk -t1 -c{args.connections} -d{args.duration:g}s, {args.rounds} interleaved rounds; "
+            f"body {deliveries.size} bytes, {deliveries.count:,} distinct event ids"
         )
-    shutil.rmtree(work, ignore_errors=True)
+        runs: Runs = {}
+        for round_ in range(1, args.rounds + 1):
+            for cell in cells if round_ % 2 else cells[::-1]:  # alternate, so drift hits every cell alike
+                server, variant, connections = cell
+                run = bench.measure(server, variant, connections)
+                runs.setdefault(cell, []).append(run)
+                name = f"{server} {variant} c{connections}"
+                print(f"round {round_} {name:28} {cell_text(run)}", flush=True)
+
+    print(
+        f"\nmedians over {args.rounds} round(s), wrk -t1 -c{args.connections} -d{args.duration:g}s, Redis {persistence}"
+    )
+    print("\n".join(table(runs, servers, variants, args.connections)))
+    print("\nserver and Redis CPU per request (us, medians):")
+    for (server, variant, connections), cell_runs in runs.items():
+        print(
+            f"  {server:14} {variant:10} c{connections:<3} server {median(cell_runs, 'cpu'):5.0f}"
+            f"  Redis {median(cell_runs, 'redis_cpu'):4.0f}"
+        )
+    print("\ntargets (issue 15), ratios in this run:")
+    print("\n".join(f"  {line}" for line in targets(runs, servers, variants, args.connections, args.p99_connections)))
+    print(f"\n{time.monotonic() - began:.0f} s in all")
+    if bench.failures:
+        print("LOST (answered 2xx, not found in Redis):\n  " + "\n  ".join(bench.failures))
+        sys.exit(1)
 
 
 if __name__ == "__main__":
