@@ -10,7 +10,6 @@ made ready, in the order a worker would take it: huey's queue for the huey ledge
 from __future__ import annotations
 
 import math
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,19 +52,11 @@ def memory_subject(clock: Clock) -> Subject:
 
 def huey_subject(kind: str, clock: Clock, tmp_path: Path, request: pytest.FixtureRequest) -> Subject:
     pytest.importorskip("huey")
-    from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+    from support.hueys import fresh_huey
 
     from layer_webhooks.adapters.huey._ledger_sql import SqlLedger
 
-    name = f"t{uuid.uuid4().hex[:12]}"
-    huey: Huey
-    if kind == "sql-sqlite":
-        huey = SqliteHuey(name, filename=str(tmp_path / "huey.db"))
-    elif kind == "sql-memory":
-        huey = MemoryHuey(name)
-    else:
-        pytest.importorskip("redis")
-        huey = RedisHuey(name, url=request.getfixturevalue("redis_server").url, blocking=False)
+    huey = fresh_huey(kind.removeprefix("sql-"), request, tmp_path)
     task = huey.task(name="contract_job")(lambda job_id, attempt: None)
 
     def message_for(job_id: str, attempt: int, delay: float) -> bytes:

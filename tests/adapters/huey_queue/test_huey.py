@@ -15,7 +15,6 @@ import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ pytest.importorskip("huey")
 from huey import FileHuey, Huey, MemoryHuey, PriorityRedisHuey, RedisHuey, SqliteHuey
 from huey.signals import SIGNAL_INTERRUPTED
 from support.clock import Clock
+from support.hueys import fresh_huey
 from support.payloads import SECRET, load_fixture, signed
 from support.redis_server import free_port
 
@@ -52,17 +52,7 @@ def make_queue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeQ
     made: list[HueyQueue] = []
 
     def make(**options: Any) -> HueyQueue:
-        name = f"t{uuid.uuid4().hex[:12]}"
-        huey: Huey
-        if request.param == "memory":
-            huey = MemoryHuey(name)
-        elif request.param == "sqlite":
-            huey = SqliteHuey(name, filename=str(tmp_path / "huey.db"))
-        else:
-            pytest.importorskip("redis")
-            server = request.getfixturevalue("redis_server")
-            huey = RedisHuey(name, url=server.url, blocking=False)
-        queue = HueyQueue(huey, **options)
+        queue = HueyQueue(fresh_huey(request.param, request, tmp_path), **options)
         made.append(queue)
         return queue
 

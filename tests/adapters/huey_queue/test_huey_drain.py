@@ -20,9 +20,10 @@ import pytest
 
 pytest.importorskip("huey")
 
-from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+from huey import Huey, RedisHuey
 from support.huey_app import build
 from support.huey_app_runner import Consumers, steps
+from support.hueys import fresh_huey
 from support.lossy_proxy import LossyProxy
 
 from layer_webhooks import Job
@@ -35,16 +36,7 @@ FAR_FUTURE = datetime.datetime(2100, 1, 1)
 
 @pytest.fixture(params=["memory", "sqlite", "redis"])
 def queue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HueyQueue]:
-    name = f"t{uuid.uuid4().hex[:12]}"
-    huey: Huey
-    if request.param == "memory":
-        huey = MemoryHuey(name)
-    elif request.param == "sqlite":
-        huey = SqliteHuey(name, filename=str(tmp_path / "huey.db"))
-    else:
-        pytest.importorskip("redis")
-        huey = RedisHuey(name, url=request.getfixturevalue("redis_server").url, blocking=False)
-    made = HueyQueue(huey)
+    made = HueyQueue(fresh_huey(request.param, request, tmp_path))
     yield made
     close(made)
 
