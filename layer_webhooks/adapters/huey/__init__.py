@@ -45,6 +45,7 @@ from ...jobs._lifecycle import LedgerQueue
 from ._commit import HueyLedger, LoopCommitter
 from ._heartbeat import Heartbeat, worker_name
 from ._ledger_sql import SqlLedger
+from ._message import Messages
 from ._thread_commit import ThreadCommitter
 
 __all__ = ["TASK_NAME", "HueyQueue"]
@@ -91,6 +92,7 @@ class HueyQueue(LedgerQueue):
             self._task = huey.task(name=TASK_NAME)(run_job)
         except ValueError:
             raise ConfigurationError(f"huey {huey.name!r} already has a HueyQueue") from None
+        self._messages = Messages(huey, self._task)
         self._committer = LoopCommitter(lambda: self._current().open_async())
         self._thread_committer = ThreadCommitter(lambda jobs: self._current().add(jobs))
         self._heartbeat = Heartbeat(self._beat, self.lease / 3)
@@ -154,8 +156,7 @@ class HueyQueue(LedgerQueue):
         return self._opened[1]
 
     def _message(self, job_id: str, attempt: int, delay: float) -> bytes:
-        task = self._task.s(job_id, attempt, id=job_id, delay=delay or None)
-        return self.huey.serialize_task(task)  # type: ignore[no-any-return]
+        return self._messages(job_id, attempt, delay)  # huey's bytes, without a pickle where it can
 
     def _start_worker(self) -> None:
         # In each worker (a thread, or a process with -k process), before its first task.

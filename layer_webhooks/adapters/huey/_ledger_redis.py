@@ -16,12 +16,12 @@ from importlib import resources
 from typing import Any
 
 import redis
-import redis.asyncio
 from huey.storage import RedisPriorityQueue, RedisStorage
 
 from ...errors import ConfigurationError
 from ...jobs._ledger import Dead, NewJob, Pending
 from ._commit import AsyncWriter, MessageFor
+from ._redis_async import AsyncAdder, async_connection
 
 #: The keys each script takes, in its KEYS order (see the script's header).
 SCRIPTS = {
@@ -46,23 +46,6 @@ def source(script: str) -> str:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
-
-
-# What an asyncio connection can take from a sync pool's settings; the rest is redis-py's own.
-_ASYNC_SETTINGS = {"host", "port", "db", "username", "password", "client_name", "path", "credential_provider"}
-_ASYNC_SETTINGS |= {"socket_timeout", "socket_connect_timeout", "socket_keepalive", "socket_keepalive_options"}
-
-
-def _async_client(pool: redis.ConnectionPool) -> redis.asyncio.Redis:
-    settings = pool.connection_kwargs
-    options = {k: v for k, v in settings.items() if k in _ASYNC_SETTINGS or k.startswith("ssl_")}
-    connection_class: type[redis.asyncio.connection.AbstractConnection] = redis.asyncio.Connection
-    if issubclass(pool.connection_class, redis.UnixDomainSocketConnection):
-        connection_class = redis.asyncio.UnixDomainSocketConnection
-    elif issubclass(pool.connection_class, redis.SSLConnection):
-        connection_class = redis.asyncio.SSLConnection
-    async_pool = redis.asyncio.ConnectionPool(connection_class=connection_class, **options)
-    return redis.asyncio.Redis(connection_pool=async_pool)
 
 
 class RedisLedger:
@@ -107,8 +90,9 @@ class RedisLedger:
         return [flag == ord("1") for flag in self._run("add", *self.add_args(jobs))]
 
     def open_async(self) -> AsyncWriter:
-        """A writer of :meth:`add` batches on a ``redis.asyncio`` client like huey's own, for this loop."""
-        return _AsyncWriter(self, _async_client(self._conn.connection_pool))
+        """A writer of :meth:`add` batches on a ``redis.asyncio`` connection like huey's own, for this loop."""
+        connection = async_connection(self._conn.connection_pool)
+        return AsyncAdder(connection, self._heads["add"], source("add"), self.add_args)
 
     def claim(self, job_id: str, attempt: int, worker: str) -> str | None:
         """See :meth:`JobLedger.claim`."""
@@ -174,16 +158,3 @@ class RedisLedger:
     def discard(self, job_id: str) -> bool:
         """See :meth:`JobLedger.discard`."""
         return bool(self._run("discard", job_id))
-
-
-class _AsyncWriter:
-    def __init__(self, ledger: RedisLedger, client: redis.asyncio.Redis) -> None:
-        self._ledger, self._client = ledger, client
-        self._script = client.register_script(source("add"))
-        self._keys = [ledger._keys[key] for key in SCRIPTS["add"]]
-
-    async def add(self, jobs: Sequence[NewJob]) -> list[bool]:
-        return [flag == ord("1") for flag in await self._script(self._keys, self._ledger.add_args(jobs))]
-
-    async def aclose(self) -> None:
-        await self._client.aclose(close_connection_pool=True)
