@@ -95,23 +95,18 @@ class WebhookApp:
     async def _serve(self, path: str, scope: Scope, receive: Receive, send: Send) -> None:
         # Raw ASGI messages on the hot path: Starlette's Request/Response objects cost more
         # per delivery than the whole signature check.
-        limit = self.receiver.max_body_bytes + 1
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
-        body: bytes = message.get("body", b"")[:limit]
-        if message.get("more_body", False) and len(body) < limit:  # most bodies come in one message
-            chunks, remaining = [body], limit - len(body)
-            while remaining > 0:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    return
-                chunk = message.get("body", b"")
-                chunks.append(chunk[:remaining])
-                remaining -= len(chunk)
-                if not message.get("more_body", False):
-                    break
-            body = b"".join(chunks)
+        chunks: list[bytes] = []
+        remaining = self.receiver.max_body_bytes + 1
+        while remaining > 0:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            chunks.append(chunk[:remaining])
+            remaining -= len(chunk)
+            if not message.get("more_body", False):
+                break
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)  # most bodies come in one message
         headers: dict[str, str] = {}
         for name, value in scope["headers"]:
             key = _READ.get(name.lower())

@@ -16,6 +16,7 @@ data that was queued.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -39,8 +40,6 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 #: run of 19 digits (an integer that orjson may read as a float, where json reads an int).
 MARKS = bytes.maketrans(b"0123456789{", b"0000000000[")
 LONG_INT = b"0" * 19
-# The JSON of each tuple of parts (a few constants): written once.
-_PARTS: dict[tuple[str, ...], str] = {}
 
 
 def escape_surrogates(text: str) -> str:
@@ -69,6 +68,11 @@ def _value(value: Any) -> str:
     if value is None:
         return "null"
     return _ENCODER.encode(value)
+
+
+@functools.lru_cache(maxsize=64)  # a few constant tuples of parts: each written once
+def _parts_json(parts: tuple[str, ...]) -> str:
+    return _ENCODER.encode(parts)
 
 
 class BodyData(Mapping[str, Any]):
@@ -119,12 +123,7 @@ class BodyData(Mapping[str, Any]):
             data = ",".join([f"{encode_basestring(key)}:{_value(value)}" for key, value in fields.items()])
         except TypeError:  # a key that is not a string: the encoder's rules (or its error)
             data = _ENCODER.encode(fields)[1:-1]
-        parts = _PARTS.get(self._parts)
-        if parts is None:
-            parts = _ENCODER.encode(self._parts)
-            if len(_PARTS) < 64:
-                _PARTS[self._parts] = parts
-        head = f'{{"name":{encode_basestring(name)},"data":{{{data}}},"parts":{parts}'
+        head = f'{{"name":{encode_basestring(name)},"data":{{{data}}},"parts":{_parts_json(self._parts)}'
         return f'{escape_surrogates(head)},"body":{self._body}}}'
 
 

@@ -29,6 +29,11 @@ from ._unfinished import Unfinished
 log = logging.getLogger("layer_webhooks.queue")
 
 
+def not_queued(job_id: str, error: BaseException) -> QueueError:
+    """The error of an ``enqueue`` whose write of job ``job_id`` failed with ``error``."""
+    return QueueError(f"job {job_id} could not be queued: {describe(error)}")
+
+
 class LedgerQueue:
     """A :class:`~layer_webhooks.Queue` over ``ledger``, with the operator surface every queue offers:
     :meth:`pending`, :meth:`dead_letters`, :meth:`replay`, :meth:`discard`.
@@ -77,12 +82,15 @@ class LedgerQueue:
         :raises QueueError: the ledger could not be written.
         """
         job = self.new_job(name, data, delay=delay, job_id=job_id)
-        try:
-            added = self.ledger.add([job])[0]
-        except Exception as exc:
-            raise QueueError(f"job {job.id} could not be queued: {describe(exc)}") from exc
-        if not added:
+        if not self._store(job):
             log.info("job %s is pending already, not queued again", job.id)
+
+    def _store(self, job: NewJob) -> bool:
+        # One job written: True when added. HueyQueue writes the jobs of concurrent threads together.
+        try:
+            return self.ledger.add([job])[0]
+        except Exception as exc:
+            raise not_queued(job.id, exc) from exc
 
     def process(
         self, name: str, handler: Handler, *, attempts: int = DEFAULT_ATTEMPTS, backoff: float = DEFAULT_BACKOFF

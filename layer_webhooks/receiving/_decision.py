@@ -9,6 +9,7 @@ first. The order of checks follows layer-protocol.md §1-2.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -115,20 +116,13 @@ def _as_key(dedupe_id: str | None) -> str | None:
 
 
 def _is_json(content_type: str | None) -> bool:
-    if not content_type:
-        return False
-    known = _JSON_TYPES.get(content_type)
-    if known is not None:
-        return known
+    return _is_json_type(content_type) if content_type else False
+
+
+@functools.lru_cache(maxsize=64)  # the few a deployment sees (Layer sends one): no parse per delivery
+def _is_json_type(content_type: str) -> bool:
     mime = content_type.partition(";")[0].strip().lower()
-    is_json = mime == "application/json" or ("/" in mime and mime.endswith("+json"))
-    if len(_JSON_TYPES) < 64:  # the few a deployment sees; any others are judged each time
-        _JSON_TYPES[content_type] = is_json
-    return is_json
-
-
-# Content types judged already (Layer sends one): no parse of the header per delivery.
-_JSON_TYPES: dict[str, bool] = {}
+    return mime == "application/json" or ("/" in mime and mime.endswith("+json"))
 
 
 class Decider:

@@ -41,18 +41,10 @@ class Request:
         lowered: dict[str, str] = {}
         for name, value in pairs:
             lowered.setdefault(name.lower(), value)
-        set_ = object.__setattr__
-        set_(self, "method", method.upper())
-        set_(self, "path", path)
-        set_(self, "query", query)
-        set_(self, "headers", lowered)
-        set_(self, "body", body)
+        _fill(self, method.upper(), path, query, lowered, body)
 
 
-def lowered_request(method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Request:
-    """A :class:`Request` from an adapter that has lowercased ``headers`` (first value of each
-    name kept) and uppercased ``method`` itself: nothing to convert again."""
-    request = object.__new__(Request)
+def _fill(request: Request, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Request:
     set_ = object.__setattr__
     set_(request, "method", method)
     set_(request, "path", path)
@@ -60,6 +52,12 @@ def lowered_request(method: str, path: str, query: str, headers: dict[str, str],
     set_(request, "headers", headers)
     set_(request, "body", body)
     return request
+
+
+def lowered_request(method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Request:
+    """A :class:`Request` from an adapter that has lowercased ``headers`` (first value of each
+    name kept) and uppercased ``method`` itself: nothing to convert again."""
+    return _fill(object.__new__(Request), method, path, query, headers, body)
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,7 @@ try:
 except ImportError as exc:
     raise MissingExtra("layer_webhooks.adapters.huey", "huey", exc.name) from exc
 
-from ...jobs._ledger import JobLedger
+from ...jobs._ledger import JobLedger, NewJob
 from ...jobs._lifecycle import LedgerQueue
 from ._commit import HueyLedger, LoopCommitter
 from ._heartbeat import Heartbeat, worker_name
@@ -68,7 +68,9 @@ class HueyQueue(LedgerQueue):
     One per huey instance; create it (and register handlers) in the module the consumer
     loads. Each consumer process beats every ``lease / 3`` s; the jobs of a process silent for
     ``lease`` s are run again elsewhere. ``now`` is the ledger's clock (None: Redis's own
-    ``TIME``, so that machines agree; the machine's for SQLite and memory).
+    ``TIME``, so that machines agree; the machine's for SQLite and memory). Concurrent
+    ``enqueue`` calls from the threads of a process share one write, as concurrent
+    ``enqueue_async`` calls from one event loop do.
     """
 
     def __init__(self, huey: Huey, *, lease: float = 30.0, now: Callable[[], float] | None = None) -> None:
@@ -109,16 +111,6 @@ class HueyQueue(LedgerQueue):
         """The ledger in the storage huey has now (toggling ``huey.immediate`` swaps it)."""
         return self._current()
 
-    def enqueue(self, name: str, data: Mapping[str, Any], *, delay: float = 0.0, job_id: str | None = None) -> None:
-        """Store the job; return once it is stored. Concurrent calls from threads share one write.
-
-        :raises InvalidJobData: ``data`` is not JSON-safe (nothing is written).
-        :raises QueueError: the storage could not be written.
-        """
-        job = self.new_job(name, data, delay=delay, job_id=job_id)
-        if not self._thread_committer.submit(job):
-            log.info("job %s is pending already, not queued again", job.id)
-
     async def enqueue_async(
         self, name: str, data: Mapping[str, Any], *, delay: float = 0.0, job_id: str | None = None
     ) -> None:
@@ -130,6 +122,10 @@ class HueyQueue(LedgerQueue):
         job = self.new_job(name, data, delay=delay, job_id=job_id)
         if not await self._committer.submit(job):
             log.info("job %s is pending already, not queued again", job.id)
+
+    def _store(self, job: NewJob) -> bool:
+        # enqueue: the jobs of threads calling at once share one write.
+        return self._thread_committer.submit(job)
 
     def close(self) -> None:
         """Stop this process's heartbeat thread, if it runs (tests; a process that exits needs not)."""

@@ -17,9 +17,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 
-from ..._logsafe import describe
-from ...errors import QueueError
 from ...jobs._ledger import NewJob
+from ...jobs._lifecycle import not_queued
 
 Add = Callable[[Sequence[NewJob]], list[bool]]
 
@@ -84,14 +83,14 @@ class ThreadCommitter:
         else:
             self._write(batch)
         if entry.error is not None:
-            raise _failure(job, entry.error) from entry.error
+            raise not_queued(job.id, entry.error) from entry.error
         return bool(entry.added)
 
     def _write_alone(self, job: NewJob) -> bool:
         try:
             return self._add([job])[0]
         except Exception as exc:
-            raise _failure(job, exc) from exc
+            raise not_queued(job.id, exc) from exc
 
     def _leave(self, entry: _Entry) -> None:
         with self._lock:
@@ -137,7 +136,3 @@ class ThreadCommitter:
         for entry in batch:
             if entry.wake is not None and not entry.lead:
                 entry.wake.release()
-
-
-def _failure(job: NewJob, error: BaseException) -> QueueError:
-    return QueueError(f"job {job.id} could not be queued: {describe(error)}")
