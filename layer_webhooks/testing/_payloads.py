@@ -10,6 +10,7 @@ message or conversation shape, as Layer's documentation describes them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -115,6 +116,10 @@ def make_event(
     sender_id = sender_actor.get("user_id")
     when = timestamp(created_at)
     conversation_uuid = uuid_of(conversation, CONVERSATION_PREFIX)
+    conversation_of = functools.partial(
+        conversation_object,
+        conversation_uuid=conversation_uuid, metadata=metadata, distinct=distinct, created_at=when, app=app,
+    )  # fmt: skip
     objects: dict[str, Any] = {}
     if type == "Receipt.created":
         statuses = _statuses(type, sender_id, recipients)
@@ -125,14 +130,7 @@ def make_event(
         first, last = positions if positions is not None else (at, at)
         return receipt_v2(
             actor=actor_of(reader),
-            conversation=conversation_object(
-                conversation_uuid=conversation_uuid,
-                participants=participants,
-                metadata=metadata,
-                distinct=distinct,
-                created_at=when,
-                app=app,
-            ),
+            conversation=conversation_of(participants=participants),
             receipt_type=receipt,
             first=first,
             last=last,
@@ -160,14 +158,7 @@ def make_event(
     else:
         if participants is None:
             participants = [*([sender_id] if sender_id else []), *recipients]
-        objects["conversation"] = conversation_object(
-            conversation_uuid=conversation_uuid,
-            participants=participants,
-            metadata=metadata,
-            distinct=distinct,
-            created_at=when,
-            app=app,
-        )
+        objects["conversation"] = conversation_of(participants=participants)
     payload = envelope(
         type,
         actor=None if actor is None else actor_of(actor),
