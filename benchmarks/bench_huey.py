@@ -71,7 +71,8 @@ from benchmarks._web import (
 )
 from benchmarks.bench_core import make_bodies
 
-TODAY = {1: 1_562, 2: 1_153}  # the issue's drain figures (jobs/s), another session: a note only
+# The issue's drain figures (jobs/s), from another session: a note only (--baseline measures one).
+TODAY = {"thread-1": 1_562, "thread-2": 1_153}
 
 
 def job_data() -> dict[str, Any]:
@@ -141,9 +142,12 @@ async def _fill(queue: Any, data: Mapping[str, Any], jobs: int) -> None:
         await asyncio.gather(*(queue.enqueue_async(HOOK_NAME, data) for _ in range(min(500, jobs - start))))
 
 
-def drain(redis_url: str, directory: Path, kind: str, workers: int, jobs: int) -> tuple[float, float]:
-    """Jobs/s of one consumer (``kind`` plain or hueyqueue) from its first dequeue to the last
-    finish, and the consumer's CPU per job (us)."""
+def drain(
+    redis_url: str, directory: Path, kind: str, setting: str, jobs: int, baseline: Path | None = None
+) -> tuple[float, float]:
+    """Jobs/s of one consumer (``kind`` plain, hueyqueue, or baseline: hueyqueue on the library
+    at ``baseline``) run with ``setting`` (``thread-2``: ``-k thread -w 2``), from its first
+    dequeue to the last finish, and the consumer's CPU per job (us)."""
     from layer_webhooks.adapters.huey import HueyQueue
 
     name = f"d{uuid.uuid4().hex[:8]}"
@@ -159,20 +163,26 @@ def drain(redis_url: str, directory: Path, kind: str, workers: int, jobs: int) -
         asyncio.run(_fill(queue, data, jobs))
     if instance.pending_count() != jobs:
         raise RuntimeError(f"{kind}: {instance.pending_count()} messages queued for {jobs} jobs")
-    env = {"BENCH_CONSUMER": kind, "BENCH_REDIS_URL": redis_url, "BENCH_HUEY_NAME": name, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "huey.bin.huey_consumer", "benchmarks._web.huey", "-w", str(workers)]
-    with running([*command, "-k", "thread"], log=directory / f"consumer-{kind}.log", env=env, cwd=ROOT) as process:
+    # python -m puts the working directory first on sys.path: the baseline's library is found there.
+    where = ROOT if kind != "baseline" else _library_only(directory, baseline)
+    path = str(ROOT) if kind != "baseline" else f"{where}{os.pathsep}{ROOT}"
+    env = {"BENCH_CONSUMER": "plain" if kind == "plain" else "hueyqueue", "BENCH_REDIS_URL": redis_url}
+    env |= {"BENCH_HUEY_NAME": name, "PYTHONPATH": path}
+    worker_type, workers = setting.split("-")
+    command = [sys.executable, "-m", "huey.bin.huey_consumer", "benchmarks._web.huey", "-w", workers, "-k", worker_type]
+    log = directory / f"consumer-{kind}.log"
+    with running(command, log=log, env=env, cwd=where) as process:
         deadline = time.monotonic() + 300
         while instance.pending_count() == jobs:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the {kind} consumer never started: see {directory / f'consumer-{kind}.log'}")
+                raise RuntimeError(f"the {kind} consumer never started: see {log}")
             time.sleep(0.002)
-        started, left, cpu = time.perf_counter(), instance.pending_count(), cpu_seconds(process.pid)
+        started, left, cpu = time.perf_counter(), instance.pending_count(), _cpu_tree(process.pid)
         while instance.pending_count() or (queue is not None and queue.pending()):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the {kind} consumer did not drain its queue")
             time.sleep(0.002 if not instance.pending_count() else 0.01)
-        elapsed, cpu = time.perf_counter() - started, cpu_seconds(process.pid) - cpu
+        elapsed, cpu = time.perf_counter() - started, _cpu_tree(process.pid) - cpu
     if queue is not None:
         if dead := queue.dead_letters():
             raise RuntimeError(f"{len(dead)} dead letters after the drain")
@@ -181,14 +191,33 @@ def drain(redis_url: str, directory: Path, kind: str, workers: int, jobs: int) -
     return left / elapsed, cpu / left * 1e6
 
 
+def _cpu_tree(pid: int) -> float:
+    # The consumer's CPU seconds and its children's (-k process runs a process per worker).
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = [int(child) for child in children.read_text().split()] if children.exists() else []
+    return cpu_seconds(pid) + sum(cpu_seconds(child) for child in kids)
+
+
+def _library_only(directory: Path, baseline: Path | None) -> Path:
+    """A directory holding only ``layer_webhooks`` from ``baseline`` (this checkout's benchmarks stay)."""
+    if baseline is None:
+        raise RuntimeError("a baseline drain needs --baseline")
+    only = directory / "baseline-library"
+    if not only.exists():
+        only.mkdir()
+        (only / "layer_webhooks").symlink_to(baseline.resolve() / "layer_webhooks")
+    return only
+
+
 def drain_round(
-    redis_url: str, directory: Path, jobs: int, reverse: bool
-) -> dict[tuple[str, int], tuple[float, float]]:
-    order = [(kind, workers) for workers in (1, 2) for kind in ("plain", "hueyqueue")]
+    redis_url: str, directory: Path, jobs: int, settings: list[str], baseline: Path | None, reverse: bool
+) -> dict[tuple[str, str], tuple[float, float]]:
+    kinds = ["plain", "hueyqueue", *(["baseline"] if baseline else [])]
+    order = [(kind, setting) for setting in settings for kind in kinds]
     rates = {}
-    for kind, workers in order[::-1] if reverse else order:
-        rate, cpu = rates[(kind, workers)] = drain(redis_url, directory, kind, workers, jobs)
-        print(f"  drain {kind:9} -w {workers}: {rate:7,.0f} jobs/s  consumer CPU {cpu:4.0f} us/job", flush=True)
+    for kind, setting in order[::-1] if reverse else order:
+        rate, cpu = rates[(kind, setting)] = drain(redis_url, directory, kind, setting, jobs, baseline)
+        print(f"  drain {kind:9} {setting:9}: {rate:7,.0f} jobs/s  consumer CPU {cpu:4.0f} us/job", flush=True)
     return rates
 
 
@@ -205,6 +234,10 @@ def main() -> None:
     parser.add_argument("--gunicorn", default="gthread-8", help="gthread-<threads> or gunicorn-sync")
     parser.add_argument("--appendonly", action="store_true", help="Redis with AOF (everysec) instead of none")
     parser.add_argument("--skip", action="append", default=[], choices=["enqueue", "http", "drain"])
+    parser.add_argument(
+        "--drain", default="thread-1,thread-2", help="consumer settings, as <thread|process>-<workers>,..."
+    )
+    parser.add_argument("--baseline", type=Path, help="a checkout whose library's drain is measured beside this one")
     parser.add_argument("--quick", action="store_true", help="1 round, 3 s runs, 3,000 jobs (about 1 minute)")
     args = parser.parse_args()
     if args.quick:
@@ -215,6 +248,13 @@ def main() -> None:
     elif gunicorn != "gunicorn-sync":
         sys.exit("--gunicorn: gthread-<threads> or gunicorn-sync")
     check_tools(["uvicorn-1", gunicorn])
+    settings = args.drain.split(",")
+    for setting in settings:
+        worker_type, _, workers = setting.partition("-")
+        if worker_type not in ("thread", "process") or not workers.isdigit() or int(workers) < 1:
+            sys.exit(f"--drain: {setting!r} is not <thread|process>-<workers>, such as thread-2")
+    if args.baseline is not None and not (args.baseline / "layer_webhooks" / "__init__.py").exists():
+        sys.exit(f"--baseline: {args.baseline} holds no layer_webhooks package (a checkout of this project)")
     c, c99 = args.connections, args.p99_connections
     cells = [("floor", "durable", c)]
     cells += [(server, variant, c) for server in ("uvicorn-1", gunicorn) for variant in ("roundtrip", "hueyqueue")]
@@ -251,7 +291,7 @@ def main() -> None:
                         flush=True,
                     )
             if "drain" not in args.skip:
-                drains.append(drain_round(url, Path(tmp), args.jobs, reverse=n % 2 == 0))
+                drains.append(drain_round(url, Path(tmp), args.jobs, settings, args.baseline, reverse=n % 2 == 0))
 
     print(f"\nmedians over {args.rounds} round(s); Redis {persistence}")
     if enqueues:
@@ -301,19 +341,28 @@ def main() -> None:
         times = ratio(https[(gunicorn, "hueyqueue", c)], https[(gunicorn, "roundtrip", c)])
         print(f"  {label(gunicorn)} + HueyQueue: {times:.2f}x one huey enqueue (target >= 2x): {_verdict(times >= 2)}")
     if drains:
-        print(f"drain, {args.jobs:,} jobs, huey_consumer -k thread (jobs/s, from the first dequeue to the last finish)")
-        for workers in (1, 2):
-            plain, ours = (statistics.median(r[(kind, workers)][0] for r in drains) for kind in ("plain", "hueyqueue"))
-            plain_cpu, hq_cpu = (statistics.median(r[(k, workers)][1] for r in drains) for k in ("plain", "hueyqueue"))
-            share = statistics.median(r[("hueyqueue", workers)][0] / r[("plain", workers)][0] for r in drains)
+        print(f"drain, {args.jobs:,} jobs, huey_consumer (jobs/s, from the first dequeue to the last finish)")
+        for setting in settings:
+
+            def rate(kind: str, at: int = 0, setting: str = setting) -> float:
+                return statistics.median(r[(kind, setting)][at] for r in drains)
+
+            share = statistics.median(r[("hueyqueue", setting)][0] / r[("plain", setting)][0] for r in drains)
+            worker_type, workers = setting.split("-")
             print(
-                f"  -w {workers}: plain huey, empty task (floor) {plain:7,.0f} ({plain_cpu:.0f} us CPU/job)"
-                f"   HueyQueue, empty handler {ours:7,.0f} ({hq_cpu:.0f} us CPU/job)"
+                f"  -k {worker_type} -w {workers}: plain huey, empty task (floor) {rate('plain'):7,.0f}"
+                f" ({rate('plain', 1):.0f} us CPU/job)   HueyQueue, empty handler {rate('hueyqueue'):7,.0f}"
+                f" ({rate('hueyqueue', 1):.0f} us CPU/job)"
             )
-            print(
-                f"        HueyQueue = {share:.0%} of the plain-huey floor (target >= 70%): {_verdict(share >= 0.7)};"
-                f" note: {ours / TODAY[workers]:.1f}x the issue's {TODAY[workers]:,} jobs/s (another session)"
-            )
+            print(f"        HueyQueue = {share:.0%} of the plain-huey floor (target >= 70%): {_verdict(share >= 0.7)}")
+            if args.baseline:
+                times = statistics.median(r[("hueyqueue", setting)][0] / r[("baseline", setting)][0] for r in drains)
+                print(
+                    f"        HueyQueue = {times:.2f}x the baseline ({args.baseline}: {rate('baseline'):,.0f} jobs/s,"
+                    f" {rate('baseline', 1):.0f} us CPU/job; target >= 3x): {_verdict(times >= 3)}"
+                )
+            if setting in TODAY:
+                print(f"        note: {rate('hueyqueue') / TODAY[setting]:.1f}x the issue's {TODAY[setting]:,} jobs/s")
     print(f"\n{time.monotonic() - began:.0f} s in all")
     if bench is not None and bench.failures:
         print("LOST (answered 2xx, not found in Redis):\n  " + "\n  ".join(bench.failures))

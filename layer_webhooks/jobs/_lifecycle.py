@@ -163,15 +163,42 @@ class LedgerQueue:
                 self._doubt(worker, job)
             raise
         if record is None:
-            # A claim retried after its first try was applied (a client that retries on a lost
-            # reply) is refused too, as a duplicate would be: unless another thread of this
-            # process runs the job, this worker may hold it without running it.
-            with self._runs_lock:
-                alone = self._runs[(worker, job_id)] == 1
-            if alone:
-                self._doubt(worker, job_id)
-            log.debug("job %s attempt %d is done or runs elsewhere: nothing to run", job_id, attempt)
+            self._refused(job_id, attempt, worker, 1)  # this run is counted in _runs
             return False
+        self._execute(ledger, job_id, attempt, worker, record, busy)
+        return True
+
+    def run_claimed(self, job_id: str, attempt: int, worker: str, record: str, *, busy: bool) -> None:
+        """Run the attempt ``attempt`` of a job that ``worker`` has claimed already (its
+        ``record`` came with the claim), as :meth:`run` does after its claim; ``busy``: more
+        jobs wait, so that a thread that defers its finishes lets this one wait too."""
+        key = (worker, job_id)
+        with self._runs_lock:
+            self._runs[key] = self._runs.get(key, 0) + 1
+        try:
+            self._execute(self.ledger, job_id, attempt, worker, record, busy)
+        finally:
+            with self._runs_lock:
+                self._runs[key] -= 1
+                if not self._runs[key]:
+                    del self._runs[key]
+
+    def refused(self, job_id: str, attempt: int, worker: str) -> None:
+        """Note that the ledger refused ``worker``'s claim of a job because ``worker`` holds
+        it: unless a thread of this process runs it, it is in doubt (see :meth:`settle`)."""
+        self._refused(job_id, attempt, worker, 0)
+
+    def _refused(self, job_id: str, attempt: int, worker: str, counted: int) -> None:
+        # A claim retried after its first try was applied (a client that retries on a lost
+        # reply) is refused too, as a duplicate would be: unless another thread of this
+        # process runs the job, this worker may hold it without running it.
+        with self._runs_lock:
+            alone = self._runs.get((worker, job_id), 0) <= counted
+        if alone:
+            self._doubt(worker, job_id)
+        log.debug("job %s attempt %d is done or runs elsewhere: nothing to run", job_id, attempt)
+
+    def _execute(self, ledger: JobLedger, job_id: str, attempt: int, worker: str, record: str, busy: bool) -> None:
         job = _job(job_id, record, attempt)
         registration = self.handlers.get(job.name)
         try:
@@ -186,15 +213,29 @@ class LedgerQueue:
             self.hand_back(job_id, worker)
             raise
         else:
-            if busy:
+            unfinished = self._unfinished
+            if busy and unfinished.deferring():
                 unfinished.add(job_id)
-                return True
+                return
             try:
                 ledger.finish(job_id)
             except Exception:
                 self._doubt(worker, job_id)
                 raise
-        return True
+
+    def finishes_waiting(self) -> bool:
+        """Whether the calling thread holds finishes that wait for its next claim (more jobs waited)."""
+        return self._unfinished.holding()
+
+    def take_finishes(self) -> list[str]:
+        """The calling thread's waiting finishes, now the caller's to send (none: it does not defer)."""
+        return self._unfinished.take() or []
+
+    def holding(self, worker: str) -> list[str]:
+        """The jobs this process runs, or has run and not finished yet, as ``worker``."""
+        with self._runs_lock:
+            running = [job_id for (owner, job_id) in self._runs if owner == worker]
+        return running + self._unfinished.peek_all()
 
     def defer_finishes(self, worker: str) -> None:
         """Have the calling thread finish each successful run with its next claim: one round trip
@@ -254,6 +295,11 @@ class LedgerQueue:
                     released.append(job_id)
                     log.warning("job %s handed back: held by this worker, which did not run it (a lost reply)", job_id)
         return released
+
+    def doubt(self, worker: str, *job_ids: str) -> None:
+        """Note that ``worker`` may hold these jobs without running them (see :meth:`settle`)."""
+        with self._runs_lock:
+            self._doubtful.setdefault(worker, set()).update(job_ids)
 
     def _doubt(self, worker: str, job_id: str) -> None:
         with self._runs_lock:

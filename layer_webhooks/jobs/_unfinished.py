@@ -53,6 +53,20 @@ class Unfinished:
             ids, entry.ids, entry.seen = entry.ids, [], False
         return ids
 
+    def deferring(self) -> bool:
+        """Whether the calling thread defers its finishes."""
+        return getattr(self._local, "entry", None) is not None
+
+    def holding(self) -> bool:
+        """Whether the calling thread has finishes waiting."""
+        entry: _Entry | None = getattr(self._local, "entry", None)
+        return entry is not None and bool(entry.ids)
+
+    def peek_all(self) -> list[str]:
+        """Every thread's waiting finishes, left where they are."""
+        with self._lock:
+            return [job_id for entry in self._entries for job_id in entry.ids]
+
     def add(self, job_id: str) -> None:
         """Let ``job_id``'s finish wait for this thread's next claim (a thread that defers)."""
         entry: _Entry = self._local.entry

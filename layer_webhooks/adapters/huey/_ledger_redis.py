@@ -20,6 +20,7 @@ from huey.storage import RedisPriorityQueue, RedisStorage
 
 from ...errors import ConfigurationError
 from ...jobs._ledger import Dead, NewJob, Pending
+from ._batches import Shape, Taken
 from ._commit import AsyncWriter, MessageFor
 from ._redis_async import AsyncAdder, async_connection
 
@@ -27,12 +28,14 @@ from ._redis_async import AsyncAdder, async_connection
 SCRIPTS = {
     "add": ("record", "attempt", "message", "waiting", "queue"),
     "claim": ("record", "attempt", "owner", "waiting", "workers", "message", "queue"),
+    "take": ("record", "attempt", "owner", "waiting", "workers", "message", "queue", "took"),
     "finish": ("record", "attempt", "message", "owner", "waiting"),
     "retry": ("attempt", "message", "owner", "waiting", "queue"),
     "bury": ("record", "attempt", "message", "owner", "waiting", "dead", "failure"),
     "release": ("message", "owner", "waiting", "queue"),
+    "release_held": ("message", "owner", "waiting", "queue"),
     "beat": ("workers",),
-    "reap": ("message", "owner", "waiting", "workers", "queue"),
+    "reap": ("message", "owner", "waiting", "workers", "queue", "took"),
     "replay": ("record", "attempt", "message", "waiting", "dead", "failure", "queue"),
     "discard": ("dead", "failure"),
 }
@@ -104,6 +107,18 @@ class RedisLedger:
         """See :meth:`JobLedger.finish_and_claim`: one script call; the hint: huey's queue is not empty."""
         record, queued = self._run("claim", self._t(), self._lease, job_id, attempt, worker, *finished)
         return (None if record is None else _text(record)), queued > 0
+
+    def take(self, finished: Sequence[str], worker: str, limit: int, shape: Shape, thread: str, token: str) -> Taken:
+        """Finish ``finished``, then pop up to ``limit`` messages from huey's queue and claim the
+        runs they name, for ``worker``: one script call (``take.lua``). See :class:`Taken`."""
+        args = (self._t(), self._lease, worker, limit, *shape, thread, token, *finished)
+        claimed, held, queued, blocked = self._run("take", *args)
+        runs = [(_text(claimed[i]), int(claimed[i + 1]), _text(claimed[i + 2])) for i in range(0, len(claimed), 3)]
+        return Taken(runs, [_text(job_id) for job_id in held], int(queued), bool(blocked))
+
+    def release_held(self, worker: str, keep: Sequence[str]) -> list[str]:
+        """Hand back every job ``worker`` holds but those in ``keep``; return their ids."""
+        return [_text(job_id) for job_id in self._run("release_held", self._t(), self._lease, worker, *keep)]
 
     def finish(self, job_id: str) -> None:
         """See :meth:`JobLedger.finish`."""

@@ -55,6 +55,11 @@ class _Template:
         body = b"".join((self._before, text, self._between, number, self._after))
         return b"".join((self._head, len(body).to_bytes(8, "little"), body))
 
+    @property
+    def parts(self) -> tuple[bytes, bytes, bytes, bytes]:
+        """The fixed bytes: head (before the frame's length), before the id, between, after the attempt."""
+        return self._head, self._before, self._between, self._after
+
 
 def _template(pickled: Pickled) -> _Template | None:
     """The template cut from the probe's message, or None when its layout is not the expected one."""
@@ -102,14 +107,24 @@ class Messages:
     def __call__(self, job_id: str, attempt: int, delay: float) -> bytes:
         """Huey's message for the run ``attempt`` of ``job_id``, due in ``delay`` seconds."""
         if not delay:
-            serializer, template = self._made
-            if serializer is not self._huey.serializer:
-                serializer = self._huey.serializer
-                template = _template(self.pickled) if _plain(self._huey) else None
-                self._made = (serializer, template)
+            template = self._template()
             if template is not None and (message := template.fill(job_id, attempt)) is not None:
                 return message
         return self.pickled(job_id, attempt, delay)
+
+    def shape(self) -> tuple[bytes, bytes, bytes, bytes] | None:
+        """The template's fixed bytes (see :attr:`_Template.parts`), which ``take.lua`` reads
+        messages by; None when huey pickles each message itself."""
+        template = self._template()
+        return None if template is None else template.parts
+
+    def _template(self) -> _Template | None:
+        serializer, template = self._made
+        if serializer is not self._huey.serializer:
+            serializer = self._huey.serializer
+            template = _template(self.pickled) if _plain(self._huey) else None
+            self._made = (serializer, template)
+        return template
 
     def pickled(self, job_id: str, attempt: int, delay: float) -> bytes:
         """The message as huey makes it: a task, then its message pickled."""

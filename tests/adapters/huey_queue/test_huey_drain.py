@@ -1,5 +1,7 @@
 """A consumer thread's finish rides on its next claim: one ledger call per job while it drains.
 
+These queues take one job at a time (``batch=1``); test_huey_batches.py takes batches.
+
 Driven in this process as huey's consumer drives a worker thread (``huey.dequeue()`` then
 ``huey.execute``), in a thread of its own that defers its finishes as ``HueyQueue``'s startup
 hook makes each consumer thread do; the real consumers are in test_huey_consumers.py.
@@ -7,7 +9,6 @@ hook makes each consumer thread do; the real consumers are in test_huey_consumer
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import threading
 import time
@@ -20,10 +21,10 @@ import pytest
 
 pytest.importorskip("huey")
 
-from huey import Huey, RedisHuey
+from huey import RedisHuey
 from support.huey_app import build
 from support.huey_app_runner import Consumers, steps
-from support.hueys import fresh_huey
+from support.hueys import close, drain, fresh_huey
 from support.lossy_proxy import LossyProxy
 
 from layer_webhooks import Job
@@ -31,22 +32,12 @@ from layer_webhooks.adapters.huey import HueyQueue
 from layer_webhooks.adapters.huey._heartbeat import worker_name
 from layer_webhooks.adapters.huey._ledger_redis import source
 
-FAR_FUTURE = datetime.datetime(2100, 1, 1)
-
 
 @pytest.fixture(params=["memory", "sqlite", "redis"])
 def queue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HueyQueue]:
-    made = HueyQueue(fresh_huey(request.param, request, tmp_path))
+    made = HueyQueue(fresh_huey(request.param, request, tmp_path), batch=1)
     yield made
     close(made)
-
-
-def close(queue: HueyQueue) -> None:
-    """Stop its threads and close its connections (the exit hook of a deferring queue holds it)."""
-    queue.close()
-    pool = getattr(queue.huey.storage, "pool", None)
-    if pool is not None:
-        pool.disconnect()
 
 
 def in_a_consumer_thread(queue: HueyQueue, work: Callable[[], Any]) -> None:
@@ -66,19 +57,11 @@ def in_a_consumer_thread(queue: HueyQueue, work: Callable[[], Any]) -> None:
     assert not thread.is_alive() and errors == []
 
 
-def drain(huey: Huey, limit: int = 100) -> None:
-    for _ in range(limit):
-        task = huey.dequeue()
-        if task is None:
-            return
-        huey.execute(task, timestamp=FAR_FUTURE)
-
-
 @pytest.fixture
 def on_redis(request: pytest.FixtureRequest) -> Iterator[HueyQueue]:
     pytest.importorskip("redis")
     server = request.getfixturevalue("redis_server")
-    made = HueyQueue(RedisHuey(f"t{uuid.uuid4().hex[:12]}", url=server.url, blocking=False))
+    made = HueyQueue(RedisHuey(f"t{uuid.uuid4().hex[:12]}", url=server.url, blocking=False), batch=1)
     yield made
     close(made)
 
@@ -181,7 +164,7 @@ def lossy(request: pytest.FixtureRequest) -> Iterator[tuple[HueyQueue, LossyProx
 
     with LossyProxy(request.getfixturevalue("redis_server").port) as proxy:
         pool = redis.ConnectionPool.from_url(proxy.url, socket_timeout=2)
-        made = HueyQueue(RedisHuey(f"t{uuid.uuid4().hex[:12]}", connection_pool=pool, blocking=False))
+        made = HueyQueue(RedisHuey(f"t{uuid.uuid4().hex[:12]}", connection_pool=pool, blocking=False), batch=1)
         for script in ("claim", "finish", "release"):  # loaded: no NOSCRIPT round trip to lose
             redis.Redis(connection_pool=pool).script_load(source(script))
         yield made, proxy

@@ -22,6 +22,8 @@ pytest.importorskip("redis")
 
 import redis
 from huey import RedisHuey
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from support.clock import Clock
 from support.lossy_proxy import LossyProxy
 
@@ -41,11 +43,9 @@ class Consumer:
     """A HueyQueue whose Redis traffic goes through ``proxy``, run in this thread as a consumer."""
 
     def __init__(self, proxy: LossyProxy, retrying: bool) -> None:
-        pool = (
-            redis.Redis.from_url(proxy.url, socket_timeout=2).connection_pool
-            if retrying
-            else redis.ConnectionPool.from_url(proxy.url, socket_timeout=2)
-        )
+        # redis-py 8's clients retry only when told to (Redis.from_url's pool does not).
+        retry = {"retry": Retry(NoBackoff(), 2), "retry_on_error": [redis.ConnectionError]} if retrying else {}
+        pool = redis.ConnectionPool.from_url(proxy.url, socket_timeout=2, **retry)
         self.pool = pool
         self.clock = Clock()
         self.huey = RedisHuey(f"lost-{uuid.uuid4().hex[:8]}", connection_pool=pool, blocking=False)

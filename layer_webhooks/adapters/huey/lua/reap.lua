@@ -8,6 +8,7 @@
 -- KEYS[3] waiting  zset  job id -> ready time + lease
 -- KEYS[4] workers  zset  worker -> its last beat (s)
 -- KEYS[5] queue    list  huey's queue of messages
+-- KEYS[6] took     hash  worker -> its threads' last takes (see take.lua): forgotten with it
 --
 -- ARGV[1] number  now (s); '' to read the server's TIME
 -- ARGV[2] number  lease (s)
@@ -37,6 +38,9 @@ for i = 1, #owners, 2 do
   if count >= limit then break end
   local beat = redis.call('ZSCORE', KEYS[4], owners[i + 1])
   if not beat or tonumber(beat) + lease <= now then requeue(owners[i], 1) end
+end
+for _, worker in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now - lease)) do
+  redis.call('HDEL', KEYS[6], worker)
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - lease)
 if idle and count < limit then
