@@ -204,15 +204,17 @@ SERVERS: dict[str, tuple[str, Callable[[int], list[str]]]] = {
 
 
 def gthread(threads: int) -> str:
-    """Register (once) and name the server ``gunicorn -w 2 -k gthread --threads <threads> --keep-alive 5``."""
+    """Register (once) and name the server ``gunicorn -w 2 -k gthread --threads <threads> --keep-alive 5
+    --reuse-port`` (each worker its own listening socket: the kernel spreads kept-alive connections
+    over the workers, where one shared socket may leave one worker with most of them)."""
     name = f"gthread-{threads}"
     if name not in SERVERS:
-        label = f"gunicorn, 2 gthread workers x {threads} threads, keep-alive"
+        label = f"gunicorn, 2 gthread workers x {threads} threads, keep-alive, reuse-port"
         SERVERS[name] = (
             label,
             lambda port: [
                 *_GUNICORN, "-b", f"127.0.0.1:{port}", "-w", "2", "-k", "gthread", "--threads", str(threads),
-                "--keep-alive", "5", "benchmarks._web:wsgi_app()",
+                "--keep-alive", "5", "--reuse-port", "benchmarks._web:wsgi_app()",
             ],
         )  # fmt: skip
     return name

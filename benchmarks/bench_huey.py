@@ -177,25 +177,18 @@ def drain(
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the {kind} consumer never started: see {log}")
             time.sleep(0.002)
-        started, left, cpu = time.perf_counter(), instance.pending_count(), _cpu_tree(process.pid)
+        started, left, cpu = time.perf_counter(), instance.pending_count(), cpu_seconds(process.pid)
         while instance.pending_count() or (queue is not None and queue.pending()):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the {kind} consumer did not drain its queue")
             time.sleep(0.002 if not instance.pending_count() else 0.01)
-        elapsed, cpu = time.perf_counter() - started, _cpu_tree(process.pid) - cpu
+        elapsed, cpu = time.perf_counter() - started, cpu_seconds(process.pid) - cpu
     if queue is not None:
         if dead := queue.dead_letters():
             raise RuntimeError(f"{len(dead)} dead letters after the drain")
         queue.close()
     instance.storage.conn.flushall()
     return left / elapsed, cpu / left * 1e6
-
-
-def _cpu_tree(pid: int) -> float:
-    # The consumer's CPU seconds and its children's (-k process runs a process per worker).
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    kids = [int(child) for child in children.read_text().split()] if children.exists() else []
-    return cpu_seconds(pid) + sum(cpu_seconds(child) for child in kids)
 
 
 def _library_only(directory: Path, baseline: Path | None) -> Path:

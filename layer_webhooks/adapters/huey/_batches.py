@@ -176,7 +176,8 @@ class Batches:
 
     def _measure(self, seconds: float, count: int) -> None:
         if count:
-            self._per_job = 0.8 * self._per_job + 0.2 * (seconds / count)
+            per_job = seconds / count
+            self._per_job = per_job if not self._per_job else 0.8 * self._per_job + 0.2 * per_job
 
     def _limit(self, limit: int) -> int:
         per_job = self._per_job

@@ -23,6 +23,7 @@ from ...jobs._ledger import Dead, NewJob, Pending
 from ._batches import Shape, Taken
 from ._commit import AsyncWriter, MessageFor
 from ._redis_async import AsyncAdder, async_connection
+from ._redis_sync import SyncAdder
 
 #: The keys each script takes, in its KEYS order (see the script's header).
 SCRIPTS = {
@@ -69,6 +70,7 @@ class RedisLedger:
         self._keys["queue"] = storage.queue_key
         shas = {name: self._conn.register_script(source(name)).sha for name in SCRIPTS}
         self._heads = {name: (shas[name], len(keys), *(self._keys[k] for k in keys)) for name, keys in SCRIPTS.items()}
+        self._adder = SyncAdder(self._conn.connection_pool, self._heads["add"], source("add"), self.add_args)
 
     def _run(self, script: str, *args: Any) -> Any:
         # EVALSHA with its sha, key count and keys built once (redis-py's Script costs a few us a call).
@@ -89,8 +91,9 @@ class RedisLedger:
         return args
 
     def add(self, jobs: Sequence[NewJob]) -> list[bool]:
-        """See :meth:`JobLedger.add`: one script call, one round trip, for the whole batch."""
-        return [flag == ord("1") for flag in self._run("add", *self.add_args(jobs))]
+        """See :meth:`JobLedger.add`: one script call, one round trip, for the whole batch (on a
+        connection of this ledger's own: see ``_redis_sync``)."""
+        return self._adder.add(jobs)
 
     def open_async(self) -> AsyncWriter:
         """A writer of :meth:`add` batches on a ``redis.asyncio`` connection like huey's own, for this loop."""

@@ -259,3 +259,36 @@ def test_a_forgotten_worker_s_takes_are_forgotten(queue: HueyQueue) -> None:
     conn.zadd(f"huey.layer_webhooks.{queue.huey.name}.workers", {worker_name(): 0})  # silent since 1970
     queue.ledger.reap(10)
     assert conn.hkeys(took) == []
+
+
+class Clock:
+    """A monotonic clock that the handlers move on, as their runs take time."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(("seconds", "left"), [(0.0001, [3, 0, 0, 0]), (0.03, [3, 2, 1, 0])])
+def test_a_batch_holds_about_twenty_milliseconds_of_work(
+    queue: HueyQueue, monkeypatch: pytest.MonkeyPatch, seconds: float, left: list[int]
+) -> None:
+    from layer_webhooks.adapters.huey import _batches
+
+    clock = Clock()
+    monkeypatch.setattr(_batches, "time", clock)
+    monkeypatch.setattr("layer_webhooks.adapters.huey.time", clock)
+    seen: list[int] = []
+
+    def handler(job: Job) -> None:
+        seen.append(len(queue.huey))  # messages still in huey's queue when this job runs
+        clock.now += seconds
+
+    queue.process("j", handler)
+    for job_id in "abcd":
+        queue.enqueue("j", {}, job_id=job_id)
+    assert in_a_consumer_thread(queue, lambda: drain(queue.huey, limit=1)) == []
+    # Fast jobs: b, c and d taken at once. Jobs of 30 ms (over the 20 ms a batch holds): one a take.
+    assert seen == left and queue.pending() == []

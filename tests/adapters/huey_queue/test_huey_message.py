@@ -1,7 +1,9 @@
 """HueyQueue's huey messages: a template instead of a pickle per job, byte for byte huey's own.
 
-And the asyncio writer's ``EVALSHA`` without redis-py's ``Script``: it loads ``add.lua`` again
-when Redis has forgotten it.
+And the writers' ``EVALSHA`` without redis-py's ``Script``, each on a connection of its own (the
+asyncio writer's per event loop, the blocking writer's per process): they load ``add.lua`` again
+when Redis has forgotten it, connect again when Redis closed their connection, and a forked
+process opens its own.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import datetime
 import gzip
+import os
 import pickle
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -219,5 +223,71 @@ def test_the_async_writer_reconnects_when_redis_closed_its_idle_connection(redis
 
     asyncio.run(main())
     assert sorted(job.id for job in queue.pending()) == ["first", "second"]
+    queue.close()
+    client.close()
+
+
+def writer_ids(client: Any, before: set[str]) -> list[str]:
+    """The connections opened since ``before`` whose last command was a script call."""
+    return [entry["id"] for entry in client.client_list() if entry["id"] not in before and entry["cmd"] == "evalsha"]
+
+
+@pytest.mark.slow
+def test_the_sync_writer_loads_its_script_again_after_a_script_flush(redis_server: RedisServer) -> None:
+    import redis
+
+    huey = RedisHuey(f"m{uuid.uuid4().hex[:12]}", url=redis_server.url, blocking=False)
+    queue = HueyQueue(huey)
+    client = redis.Redis.from_url(redis_server.url)
+    queue.enqueue("j", {}, job_id="a")
+    client.script_flush()  # as a restarted Redis without persistence would
+    queue.enqueue("j", {}, job_id="b")
+    queue.enqueue("j", {}, job_id="a")  # pending already: not queued twice
+    assert sorted(job.id for job in queue.pending()) == ["a", "b"] and len(huey) == 2
+    queue.close()
+    client.close()
+
+
+@pytest.mark.slow
+def test_the_sync_writer_reconnects_when_redis_closed_its_idle_connection(redis_server: RedisServer) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    before = {entry["id"] for entry in client.client_list()}
+    huey = RedisHuey(f"m{uuid.uuid4().hex[:12]}", url=redis_server.url, blocking=False)
+    queue = HueyQueue(huey)
+    queue.enqueue("j", {}, job_id="first")
+    (writer,) = writer_ids(client, before)  # its own connection, not one of huey's pool
+    client.client_kill_filter(_id=writer)  # as Redis's idle timeout would
+    for _ in range(200):  # until Redis has closed it
+        if writer not in {entry["id"] for entry in client.client_list()}:
+            break
+        time.sleep(0.005)
+    queue.enqueue("j", {}, job_id="second")
+    assert sorted(job.id for job in queue.pending()) == ["first", "second"]
+    assert len(writer_ids(client, before | {writer})) == 1  # a new one
+    queue.close()
+    client.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+def test_a_forked_process_writes_on_a_connection_of_its_own(redis_server: RedisServer) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    huey = RedisHuey(f"m{uuid.uuid4().hex[:12]}", url=redis_server.url, blocking=False)
+    queue = HueyQueue(huey)
+    queue.enqueue("j", {}, job_id="before the fork")
+    pid = os.fork()
+    if pid == 0:  # the child (as a gunicorn worker forked after --preload)
+        try:
+            queue.enqueue("j", {}, job_id="in the child")
+        finally:
+            os._exit(0 if "in the child" in {job.id for job in queue.pending()} else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    queue.enqueue("j", {}, job_id="after the fork")  # the parent's connection was not disturbed
+    assert sorted(job.id for job in queue.pending()) == ["after the fork", "before the fork", "in the child"]
     queue.close()
     client.close()
