@@ -138,15 +138,21 @@ class LedgerQueue:
         was applied) leaves the job in doubt: :meth:`settle` hands it back later.
         """
         key = (worker, job_id)
-        with self._runs_lock:
-            self._runs[key] = self._runs.get(key, 0) + 1
+        self._started(key)
         try:
             return self._run(job_id, attempt, worker)
         finally:
-            with self._runs_lock:
-                self._runs[key] -= 1
-                if not self._runs[key]:
-                    del self._runs[key]
+            self._ended(key)
+
+    def _started(self, key: tuple[str, str]) -> None:
+        with self._runs_lock:
+            self._runs[key] = self._runs.get(key, 0) + 1
+
+    def _ended(self, key: tuple[str, str]) -> None:
+        with self._runs_lock:
+            self._runs[key] -= 1
+            if not self._runs[key]:
+                del self._runs[key]
 
     def _run(self, job_id: str, attempt: int, worker: str) -> bool:
         # Per job: plain try blocks, not _in_doubt (a generator each), and one look-up of the ledger.
@@ -173,15 +179,11 @@ class LedgerQueue:
         ``record`` came with the claim), as :meth:`run` does after its claim; ``busy``: more
         jobs wait, so that a thread that defers its finishes lets this one wait too."""
         key = (worker, job_id)
-        with self._runs_lock:
-            self._runs[key] = self._runs.get(key, 0) + 1
+        self._started(key)
         try:
             self._execute(self.ledger, job_id, attempt, worker, record, busy)
         finally:
-            with self._runs_lock:
-                self._runs[key] -= 1
-                if not self._runs[key]:
-                    del self._runs[key]
+            self._ended(key)
 
     def refused(self, job_id: str, attempt: int, worker: str) -> None:
         """Note that the ledger refused ``worker``'s claim of a job because ``worker`` holds

@@ -158,8 +158,10 @@ class Batches:
                 self._taking -= 1
 
     def _run(self, queue: HueyQueue, worker: str, taken: Taken, held: deque[str]) -> None:
+        claimed = {job_id for job_id, _, _ in taken.runs}
         for job_id in taken.held:
-            queue.refused(job_id, 0, worker)
+            if job_id not in claimed:  # not a second message of a job this take claimed
+                queue.refused(job_id, 0, worker)
         started = time.monotonic()
         try:
             for job_id, attempt, record in taken.runs:  # each finish rides on the next take

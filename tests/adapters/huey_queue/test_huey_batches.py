@@ -28,6 +28,30 @@ from layer_webhooks.adapters.huey._heartbeat import worker_name
 from layer_webhooks.adapters.huey._ledger_redis import source
 
 
+class Clock:
+    """A clock that stands still unless a test's handlers move it on, as their runs take time."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The batches' clock: runs take no time (each batch as large as ``batch``) unless moved on."""
+    from layer_webhooks.adapters.huey import _batches
+
+    made = Clock()
+    monkeypatch.setattr(_batches, "time", made)
+    monkeypatch.setattr("layer_webhooks.adapters.huey.time", made)
+    return made
+
+
 def a_queue(url: str, **options: Any) -> HueyQueue:
     return HueyQueue(RedisHuey(f"t{uuid.uuid4().hex[:12]}", url=url, blocking=False), **options)
 
@@ -261,25 +285,10 @@ def test_a_forgotten_worker_s_takes_are_forgotten(queue: HueyQueue) -> None:
     assert conn.hkeys(took) == []
 
 
-class Clock:
-    """A monotonic clock that the handlers move on, as their runs take time."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-
 @pytest.mark.parametrize(("seconds", "left"), [(0.0001, [3, 0, 0, 0]), (0.03, [3, 2, 1, 0])])
 def test_a_batch_holds_about_twenty_milliseconds_of_work(
-    queue: HueyQueue, monkeypatch: pytest.MonkeyPatch, seconds: float, left: list[int]
+    queue: HueyQueue, clock: Clock, seconds: float, left: list[int]
 ) -> None:
-    from layer_webhooks.adapters.huey import _batches
-
-    clock = Clock()
-    monkeypatch.setattr(_batches, "time", clock)
-    monkeypatch.setattr("layer_webhooks.adapters.huey.time", clock)
     seen: list[int] = []
 
     def handler(job: Job) -> None:

@@ -213,18 +213,23 @@ def test_the_async_writer_reconnects_when_redis_closed_its_idle_connection(redis
         await queue.enqueue_async("j", {}, job_id="first")
         writers = [e["id"] for e in client.client_list() if e["id"] not in before and e["cmd"] == "evalsha"]
         assert len(writers) == 1
-        client.client_kill_filter(_id=writers[0])  # as Redis's idle timeout would
-        for _ in range(200):  # until Redis has closed it and this loop has seen it close
-            if writers[0] not in {entry["id"] for entry in client.client_list()}:
-                break
-            await asyncio.sleep(0.005)
-        await asyncio.sleep(0.01)
+        close_connection(client, writers[0])
+        await asyncio.sleep(0.01)  # and this loop has seen it close
         await queue.enqueue_async("j", {}, job_id="second")
 
     asyncio.run(main())
     assert sorted(job.id for job in queue.pending()) == ["first", "second"]
     queue.close()
     client.close()
+
+
+def close_connection(client: Any, connection: str) -> None:
+    """Have Redis close ``connection``, as its idle timeout would, and wait until it has (at most 1 s)."""
+    client.client_kill_filter(_id=connection)
+    for _ in range(200):
+        if connection not in {entry["id"] for entry in client.client_list()}:
+            return
+        time.sleep(0.005)
 
 
 def writer_ids(client: Any, before: set[str]) -> list[str]:
@@ -258,11 +263,7 @@ def test_the_sync_writer_reconnects_when_redis_closed_its_idle_connection(redis_
     queue = HueyQueue(huey)
     queue.enqueue("j", {}, job_id="first")
     (writer,) = writer_ids(client, before)  # its own connection, not one of huey's pool
-    client.client_kill_filter(_id=writer)  # as Redis's idle timeout would
-    for _ in range(200):  # until Redis has closed it
-        if writer not in {entry["id"] for entry in client.client_list()}:
-            break
-        time.sleep(0.005)
+    close_connection(client, writer)
     queue.enqueue("j", {}, job_id="second")
     assert sorted(job.id for job in queue.pending()) == ["first", "second"]
     assert len(writer_ids(client, before | {writer})) == 1  # a new one
