@@ -26,6 +26,7 @@ class LossyProxy:
         self._lock = threading.Lock()
         self._markers: list[tuple[bytes, bool]] = []  # (marker, forward the request)
         self.lost: list[bytes] = []  # the requests whose replies were lost
+        self.forwarded: list[bytes] = []  # every request passed on to the server, in order
         self._closed = threading.Event()
         self._sockets: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True, name="lossy-proxy").start()
@@ -39,6 +40,11 @@ class LossyProxy:
         """Lose the reply to the next request that contains ``marker`` (once): the server runs it."""
         with self._lock:
             self._markers.append((marker, True))
+
+    def passed(self, marker: bytes) -> int:
+        """How many requests containing ``marker`` were passed on to the server so far."""
+        with self._lock:
+            return sum(marker in data for data in self.forwarded)
 
     def lose_request(self, marker: bytes) -> None:
         """Close the connection instead of forwarding the next request that contains ``marker``."""
@@ -73,6 +79,8 @@ class LossyProxy:
                 if not forward:
                     break
                 server.sendall(data)
+                with self._lock:
+                    self.forwarded.append(data)
         _close(client, server)
 
     def _down(self, server: socket.socket, client: socket.socket, state: dict[str, bool]) -> None:

@@ -5,9 +5,10 @@ one script call, claims the runs they name (``take.lua``, which reads a message 
 of ``_message.py``), and runs them, each finish riding on the next take: one round trip per
 batch, where huey's loop makes three per task (its pop, the revocation look-up, and the
 revocation's delete) and the claim a fourth. A message of another shape (another task) ends
-the batch; it stays first in line for huey's loop. A batch holds about ``seconds`` of work by the handlers' recent
-run times (at least one job), so that slow jobs are not held by one thread while others idle,
-and a huey task takes at most ``rounds`` batches before it goes back to huey's loop.
+the batch; it stays first in line for huey's loop. A batch holds about ``seconds`` of work by
+the handlers' recent run times (at least one job), so that slow jobs are not held by one thread
+while others idle, and a huey task takes at most ``rounds`` batches before it goes back to
+huey's loop.
 
 Huey's signals and revocation apply to the huey task, not to the jobs of its batches.
 """

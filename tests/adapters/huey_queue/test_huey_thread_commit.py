@@ -130,8 +130,13 @@ def test_a_failed_batch_fails_every_caller_in_it_and_marks_nothing_seen(redis_se
             return lambda: answers.__setitem__(n, receiver.handle(requests[n]))
 
         add = hashlib.sha1(source("add").encode()).hexdigest().encode()
+
+        def lose_the_next() -> None:  # once the first write has reached Redis (which holds it)
+            until(lambda: proxy.passed(add) == 1, "the first write to reach Redis")
+            proxy.lose_request(add)
+
         # The second batch's request never reaches Redis.
-        in_one_batch(queue, admin, handle(0), [handle(n) for n in range(1, 6)], lambda: proxy.lose_request(add))
+        in_one_batch(queue, admin, handle(0), [handle(n) for n in range(1, 6)], lose_the_next)
 
         assert queue._thread_committer.batches == 2 and len(proxy.lost) == 1  # one request for the five jobs
         statuses = {n: answer.status if answer else None for n, answer in answers.items()}
