@@ -5,6 +5,8 @@ The servers import this module (``benchmarks._web:asgi_app`` / ``:wsgi_app()``, 
 checkout root) and build the app named by ``BENCH_VARIANT``:
 
 - ``bare``: an app that reads the body and answers 200 (no library code);
+- ``receiver``: the library's adapter and ``Receiver`` on a queue that keeps nothing (not in the
+  issue's table: what the receiver costs without any queue behind it);
 - ``memory``: the library's adapter and ``Receiver`` on a ``MemoryQueue`` (its private
   ``MemoryStore`` de-duplicating), drained every 50 ms by a thread with a no-op handler, as a
   deployed queue is drained;
@@ -46,6 +48,7 @@ from benchmarks.bench_core import SECRET, make_bodies  # noqa: E402
 HOOK_NAME, HOOK_PATH = "Webhook Example", "/hook"
 LABELS = {
     "bare": "bare",
+    "receiver": "receiver, no queue",
     "memory": "receiver + MemoryQueue",
     "roundtrip": "+ one huey enqueue per request",
     "hueyqueue": "+ HueyQueue",
@@ -75,6 +78,16 @@ class _RoundTripQueue:
         self.enqueue(name, data)
 
     def process(self, name: str, handler: Callable[..., object], *, attempts: int = 10, backoff: float = 10) -> None:
+        pass
+
+
+class _NoQueue(_RoundTripQueue):
+    """A queue that keeps nothing: the receiver's own cost, with no write behind it."""
+
+    def __init__(self) -> None:
+        pass
+
+    def enqueue(self, name: str, data: Mapping[str, Any], *, delay: float = 0.0, job_id: str | None = None) -> None:
         pass
 
 
@@ -110,6 +123,8 @@ def _receiver() -> Any:
     variant = os.environ["BENCH_VARIANT"]
     if variant == "memory":
         queue = _memory_queue()
+    elif variant == "receiver":
+        queue = _NoQueue()
     elif variant == "roundtrip":
         queue = _RoundTripQueue(make_huey())
     elif variant == "hueyqueue":

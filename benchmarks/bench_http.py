@@ -4,7 +4,7 @@ Run from the checkout root:
 
     python -m benchmarks.bench_http [--rounds 3] [--duration 10] [--connections 32]
         [--p99-connections 64] [--servers uvicorn-1,uvicorn-2,gunicorn-sync,gthread-8]
-        [--variants bare,memory,roundtrip,hueyqueue] [--deliveries N] [--appendonly] [--quick]
+        [--variants bare,memory,roundtrip,hueyqueue[,receiver]] [--deliveries N] [--appendonly] [--quick]
 
 (``python benchmarks/bench_http.py`` works too.) The full run takes about 14 minutes on a
 2-core machine; ``--quick`` (1 round of 2 s runs) about 1.5. Needs wrk, redis-server, uvicorn
@@ -28,10 +28,12 @@ accept path. Rows (``--servers``):
 
 Columns (``--variants``, see ``benchmarks/_web.py``): ``bare`` (the server alone), ``memory``
 (receiver + ``MemoryQueue``), ``roundtrip`` (receiver + one huey enqueue per request),
-``hueyqueue`` (receiver + ``HueyQueue``). After each run the jobs found in Redis are counted
-against the 2xx answers (the floor's list, huey's queue, ``HueyQueue.pending()``); a shortfall
-is reported as LOST and makes the script exit 1. ``--p99-connections`` (0: skip) re-measures
-the durable floor and uvicorn-1 + ``HueyQueue`` at that many connections, for the p99 target.
+``hueyqueue`` (receiver + ``HueyQueue``); and, asked for by name only, ``receiver`` (the receiver
+on a queue that keeps nothing: what the receiver costs with no write behind it). After each run
+the jobs found in Redis are counted against the 2xx answers (the floor's list, huey's queue,
+``HueyQueue.pending()``); a shortfall is reported as LOST and makes the script exit 1.
+``--p99-connections`` (0: skip) re-measures the durable floor and uvicorn-1 + ``HueyQueue`` at
+that many connections, for the p99 target.
 
 Rounds are interleaved (every cell once per round, the order reversed every other round); the
 table gives medians, and each ratio is the median of the per-round ratios against the floor
@@ -95,9 +97,9 @@ def table(runs: Runs, servers: list[str], variants: list[str], connections: int)
             own = runs[(server, variant, connections)]
             if variant == "bare":
                 cells.append(f"{figure(own)} ({ratio(own, floor_bare):.0%} of floor bare)")
-            elif variant == "memory" and "bare" in variants:
+            elif variant in ("memory", "receiver") and "bare" in variants:
                 cells.append(f"{figure(own)} ({ratio(own, runs[(server, 'bare', connections)]):.0%} of bare)")
-            elif variant == "memory":
+            elif variant in ("memory", "receiver"):
                 cells.append(figure(own))
             else:
                 cells.append(f"{figure(own)} ({ratio(own, floor_durable):.0%} of floor durable)")
@@ -169,7 +171,7 @@ def main() -> None:
         args.rounds, args.duration = 1, 2
     servers = parse_servers(args.servers)
     variants = [v for v in args.variants.split(",") if v]
-    if unknown := set(variants) - {"bare", "memory", "roundtrip", "hueyqueue"}:
+    if unknown := set(variants) - {"bare", "receiver", "memory", "roundtrip", "hueyqueue"}:
         sys.exit(f"unknown variants: {', '.join(sorted(unknown))}")
     check_tools(servers)
 
