@@ -301,3 +301,19 @@ def test_a_batch_holds_about_twenty_milliseconds_of_work(
     assert in_a_consumer_thread(queue, lambda: drain(queue.huey, limit=1)) == []
     # Fast jobs: b, c and d taken at once. Jobs of 30 ms (over the 20 ms a batch holds): one a take.
     assert seen == left and queue.pending() == []
+
+
+def test_on_sqlite_each_huey_task_runs_one_job(tmp_path: Any) -> None:
+    from huey import SqliteHuey
+
+    queue = HueyQueue(SqliteHuey(f"t{uuid.uuid4().hex[:12]}", filename=str(tmp_path / "huey.db")))
+    runs: list[str] = []
+    queue.process("j", lambda job: runs.append(job.id))
+    for job_id in "abc":
+        queue.enqueue("j", {}, job_id=job_id)
+    assert in_a_consumer_thread(queue, lambda: drain(queue.huey, limit=1)) == []
+    assert runs == ["a"] and len(queue.huey) == 2  # no take: huey's queue is SQLite's
+    assert in_a_consumer_thread(queue, lambda: drain(queue.huey)) == []
+    queue.finish_deferred(worker_name())
+    assert runs == ["a", "b", "c"] and queue.pending() == []
+    close(queue)
