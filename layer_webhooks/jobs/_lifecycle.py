@@ -165,8 +165,7 @@ class LedgerQueue:
             else:
                 record, busy = ledger.finish_and_claim(finished, job_id, attempt, worker)
         except Exception:
-            for job in [*(finished or ()), job_id]:
-                self._doubt(worker, job)
+            self.doubt(worker, *(finished or ()), job_id)
             raise
         if record is None:
             self._refused(job_id, attempt, worker, 1)  # this run is counted in _runs
@@ -197,7 +196,7 @@ class LedgerQueue:
         with self._runs_lock:
             alone = self._runs.get((worker, job_id), 0) <= counted
         if alone:
-            self._doubt(worker, job_id)
+            self.doubt(worker, job_id)
         log.debug("job %s attempt %d is done or runs elsewhere: nothing to run", job_id, attempt)
 
     def _execute(self, ledger: JobLedger, job_id: str, attempt: int, worker: str, record: str, busy: bool) -> None:
@@ -222,7 +221,7 @@ class LedgerQueue:
             try:
                 ledger.finish(job_id)
             except Exception:
-                self._doubt(worker, job_id)
+                self.doubt(worker, job_id)
                 raise
 
     def finishes_waiting(self) -> bool:
@@ -254,7 +253,7 @@ class LedgerQueue:
             try:
                 self.ledger.finish(job_id)
             except Exception as exc:
-                self._doubt(worker, job_id)
+                self.doubt(worker, job_id)
                 log.warning("job %s ran; its finish is in doubt, the ledger did not answer: %s", job_id, describe(exc))
 
     def hand_back(self, job_id: str, worker: str) -> None:
@@ -263,7 +262,7 @@ class LedgerQueue:
             if self.ledger.release(job_id, worker):
                 log.warning("job %s interrupted: handed back to run again", job_id)
         except Exception as exc:
-            self._doubt(worker, job_id)
+            self.doubt(worker, job_id)
             log.error(
                 "job %s interrupted and not handed back yet (%s): tried again on each heartbeat", job_id, describe(exc)
             )
@@ -303,16 +302,12 @@ class LedgerQueue:
         with self._runs_lock:
             self._doubtful.setdefault(worker, set()).update(job_ids)
 
-    def _doubt(self, worker: str, job_id: str) -> None:
-        with self._runs_lock:
-            self._doubtful.setdefault(worker, set()).add(job_id)
-
     @contextlib.contextmanager
     def _in_doubt(self, job_id: str, worker: str) -> Iterator[None]:
         try:
             yield
         except Exception:
-            self._doubt(worker, job_id)
+            self.doubt(worker, job_id)
             raise
 
     def _failed(self, job: Job, worker: str, policy: RetryPolicy, exc: Exception) -> None:
