@@ -86,4 +86,4 @@ class WebhookMiddleware:
         assert response is not None  # owns(path) holds
         status = f"{response.status} {HTTP_STATUS_CODES.get(response.status, '')}"
         start_response(status, list(response.headers))
-        return [response.body]
+        return [response.body] if response.body else []  # nothing to write: one segment, headers only

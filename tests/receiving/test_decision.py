@@ -30,7 +30,8 @@ def test_decide_plans_one_claimed_job_per_hook_that_takes_the_event() -> None:
     ]
     assert decision.jobs[0].data == listen_job(HOOKS[0], Event(payload), payload)[1]
     assert decision.claim_ttl == 3600.0
-    assert (decision.answer.status, decision.answer.body) == (200, b"OK")
+    answer = decision.answer
+    assert (answer.status, answer.body, answer.headers) == (200, b"", (("Content-Length", "0"),))
 
 
 def test_decide_touches_no_state_so_the_same_request_gets_the_same_plan() -> None:
