@@ -9,6 +9,7 @@ made ready, in the order a worker would take it: huey's queue for the huey ledge
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -115,6 +116,26 @@ def test_add_writes_jobs_waiting_at_attempt_1_and_never_an_id_pending_already(su
     assert [(p.id, p.record) for p in ledger.pending()] == [("b", B), ("a", C)]
     assert ids(ledger.dead()) == ["a"]
     assert ledger.add([]) == []
+
+
+def test_add_takes_a_long_batch_of_any_ids_records_and_delays(subject: Subject) -> None:
+    # 2,100 jobs: more values than one Lua command takes at once (add.lua writes in slices).
+    ledger = subject.ledger
+    ledger.add([NewJob("old", A)])
+    texts = ["caf\u00e9 \u65e5\u672c \U0001f600", "x" * 300, 'quote " and \\ and \n', "\u00e9" * 140]
+    kinds = [json.dumps({"name": "j", "data": {"t": text}}, ensure_ascii=False) for text in texts]
+    jobs = [NewJob(f"{i}:{texts[i % 4]}", kinds[(i + 1) % 4], float(i % 7)) for i in range(2100)]
+    jobs[700:700] = [NewJob("old", B)]  # pending already: left as it was
+    jobs[1500:1500] = [NewJob(jobs[3].id, C)]  # twice in one batch: the first one counts
+    added = ledger.add(jobs)
+    assert added == [job.id != "old" and i != 1500 for i, job in enumerate(jobs)]
+    pending = ledger.pending()
+    records = {p.id: (p.record, p.attempt) for p in pending}
+    assert len(records) == len(pending) == 2101
+    assert records["old"] == (A, 1)
+    assert all(records[job.id] == (job.record, 1) for job, new in zip(jobs, added, strict=True) if new)
+    delays = {job.id: job.delay for job, new in zip(jobs, added, strict=True) if new} | {"old": 0.0}
+    assert [delays[p.id] for p in pending] == sorted(delays.values())  # soonest ready first
 
 
 def test_claim_starts_a_run_once_and_takes_over_from_a_silent_worker(subject: Subject) -> None:

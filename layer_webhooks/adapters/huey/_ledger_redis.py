@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import struct
 from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any
@@ -46,6 +47,10 @@ SCRIPTS = {
 def source(script: str) -> str:
     """The Lua source of ``script``, shipped beside this module."""
     return (resources.files("layer_webhooks.adapters.huey") / "lua" / f"{script}.lua").read_text("utf-8")
+
+
+# Where a job's id, record and message end in add.lua's argument, and its delay (see its header).
+_JOB_HEAD = struct.Struct(">IIId")
 
 
 def _text(value: bytes | str) -> str:
@@ -84,11 +89,15 @@ class RedisLedger:
         return "" if self._now is None else self._now()
 
     def add_args(self, jobs: Sequence[NewJob]) -> list[Any]:
-        """The arguments of ``add.lua`` for ``jobs`` (each one's message made here)."""
-        args: list[Any] = [self._t(), self._lease]
+        """The arguments of ``add.lua`` for ``jobs``: the clock, the lease, and the jobs packed
+        into one argument (each one's message made here; see the script's header)."""
+        parts: list[bytes] = []
         for job in jobs:
-            args += (job.id, job.record, self._message_for(job.id, 1, job.delay), job.delay)
-        return args
+            job_id, record = job.id.encode(), job.record.encode()
+            message = self._message_for(job.id, 1, job.delay)
+            ends = len(job_id), len(job_id) + len(record)
+            parts += (_JOB_HEAD.pack(*ends, ends[1] + len(message), job.delay), job_id, record, message)
+        return [self._t(), self._lease, b"".join(parts)]
 
     def add(self, jobs: Sequence[NewJob]) -> list[bool]:
         """See :meth:`JobLedger.add`: one script call, one round trip, for the whole batch (on a
