@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..._logsafe import describe
-from ._message import Messages
+from ._message import Messages, Shape
 
 if TYPE_CHECKING:
     from ...jobs._ledger import JobLedger
@@ -36,9 +36,6 @@ log = logging.getLogger("layer_webhooks.huey")
 # Each take's token, unique in this process (next() on a count is atomic under the GIL); a
 # forked process has a worker name of its own.
 _TOKENS = itertools.count(1)
-
-#: The template's fixed bytes: head, before the id, between the id and the attempt, after.
-Shape = tuple[bytes, bytes, bytes, bytes]
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ from huey.storage import RedisPriorityQueue, RedisStorage
 
 from ...errors import ConfigurationError
 from ...jobs._ledger import Dead, NewJob, Pending
-from ._batches import Shape, Taken
+from ._batches import Taken
 from ._commit import AsyncWriter, MessageFor
+from ._message import Shape
 from ._redis_async import AsyncAdder, async_connection
 from ._redis_sync import SyncAdder
 

@@ -31,6 +31,10 @@ _FRAME_AT = 2  # PROTO takes two bytes; FRAME (one byte and an 8-byte length) fo
 
 Pickled = Callable[[str, int, float], bytes]
 
+#: A template's fixed bytes: head (before the frame's length), before the id, between the id and
+#: the attempt, after the attempt. ``take.lua`` reads messages by them.
+Shape = tuple[bytes, bytes, bytes, bytes]
+
 
 class _Template:
     def __init__(self, head: bytes, before: bytes, between: bytes, after: bytes) -> None:
@@ -56,8 +60,8 @@ class _Template:
         return b"".join((self._head, len(body).to_bytes(8, "little"), body))
 
     @property
-    def parts(self) -> tuple[bytes, bytes, bytes, bytes]:
-        """The fixed bytes: head (before the frame's length), before the id, between, after the attempt."""
+    def parts(self) -> Shape:
+        """The fixed bytes (see :data:`Shape`)."""
         return self._head, self._before, self._between, self._after
 
 
@@ -112,9 +116,9 @@ class Messages:
                 return message
         return self.pickled(job_id, attempt, delay)
 
-    def shape(self) -> tuple[bytes, bytes, bytes, bytes] | None:
-        """The template's fixed bytes (see :attr:`_Template.parts`), which ``take.lua`` reads
-        messages by; None when huey pickles each message itself."""
+    def shape(self) -> Shape | None:
+        """The template's fixed bytes (see :data:`Shape`), which ``take.lua`` reads messages by;
+        None when huey pickles each message itself."""
         template = self._template()
         return None if template is None else template.parts
 
