@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -91,6 +91,15 @@ def ids(queue: HueyQueue) -> list[str]:
     return [job.id for job in queue.pending()]
 
 
+def recorded(queue: HueyQueue, job_ids: Iterable[str]) -> list[str]:
+    """Enqueue ``job_ids`` as jobs "j", whose handler records each id it runs: the record."""
+    runs: list[str] = []
+    queue.process("j", lambda job: runs.append(job.id))
+    for job_id in job_ids:
+        queue.enqueue("j", {}, job_id=job_id)
+    return runs
+
+
 def test_a_draining_thread_runs_forty_jobs_in_order_with_a_handful_of_script_calls(queue: HueyQueue) -> None:
     runs: list[str] = []
     queue.process("j", lambda job: runs.append(job.id))
@@ -143,11 +152,8 @@ def test_another_task_in_the_queue_ends_a_take_and_huey_runs_it_next(queue: Huey
 
 
 def test_a_run_whose_message_huey_pickled_itself_runs_once_through_huey(queue: HueyQueue) -> None:
-    runs: list[str] = []
-    queue.process("j", lambda job: runs.append(job.id))
     long_id = "x" * 5000  # past the template's longest id: huey pickles this message
-    for job_id in ("a", long_id, "c"):
-        queue.enqueue("j", {}, job_id=job_id)
+    runs = recorded(queue, ("a", long_id, "c"))
     assert in_a_consumer_thread(queue, lambda: drain(queue.huey)) == []
     assert runs == ["a", long_id, "c"] and queue.pending() == []
 
@@ -169,10 +175,7 @@ def test_the_lua_reading_of_a_message_agrees_with_the_template(queue: HueyQueue)
 
 
 def test_a_duplicate_message_in_a_take_is_dropped_and_its_job_runs_once(queue: HueyQueue) -> None:
-    runs: list[str] = []
-    queue.process("j", lambda job: runs.append(job.id))
-    for job_id in "abc":
-        queue.enqueue("j", {}, job_id=job_id)
+    runs = recorded(queue, "abc")
     storage = queue.huey.storage
     storage.conn.lpush(storage.queue_key, queue._message("b", 1, 0.0))  # b twice, after c
     assert in_a_consumer_thread(queue, lambda: drain(queue.huey)) == []
@@ -180,10 +183,7 @@ def test_a_duplicate_message_in_a_take_is_dropped_and_its_job_runs_once(queue: H
 
 
 def test_a_stale_message_of_a_job_this_worker_holds_leaves_it_in_doubt_until_a_heartbeat(queue: HueyQueue) -> None:
-    runs: list[str] = []
-    queue.process("j", lambda job: runs.append(job.id))
-    for job_id in "ab":
-        queue.enqueue("j", {}, job_id=job_id)
+    runs = recorded(queue, "ab")
     storage = queue.huey.storage
     message_b = queue._message("b", 1, 0.0)
     ledger = queue.ledger
@@ -254,10 +254,7 @@ def test_a_take_whose_reply_is_lost_has_its_jobs_run_once(request: pytest.Fixtur
         try:
             for script in ("claim", "take", "finish", "release", "release_held", "beat", "reap"):
                 redis.Redis(connection_pool=pool).script_load(source(script))
-            runs: list[str] = []
-            queue.process("j", lambda job: runs.append(job.id))
-            for job_id in "abc":
-                queue.enqueue("j", {}, job_id=job_id)
+            runs = recorded(queue, "abc")
             proxy.lose_reply_to(sha("take"))
             assert in_a_consumer_thread(queue, lambda: drain(queue.huey, limit=1)) == []
             assert proxy.lost
@@ -307,10 +304,7 @@ def test_on_sqlite_each_huey_task_runs_one_job(tmp_path: Any) -> None:
     from huey import SqliteHuey
 
     queue = HueyQueue(SqliteHuey(f"t{uuid.uuid4().hex[:12]}", filename=str(tmp_path / "huey.db")))
-    runs: list[str] = []
-    queue.process("j", lambda job: runs.append(job.id))
-    for job_id in "abc":
-        queue.enqueue("j", {}, job_id=job_id)
+    runs = recorded(queue, "abc")
     assert in_a_consumer_thread(queue, lambda: drain(queue.huey, limit=1)) == []
     assert runs == ["a"] and len(queue.huey) == 2  # no take: huey's queue is SQLite's
     assert in_a_consumer_thread(queue, lambda: drain(queue.huey)) == []

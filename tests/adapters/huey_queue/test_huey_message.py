@@ -200,29 +200,6 @@ def test_the_async_writer_loads_its_script_again_after_a_script_flush(redis_serv
     client.close()
 
 
-@pytest.mark.slow
-def test_the_async_writer_reconnects_when_redis_closed_its_idle_connection(redis_server: RedisServer) -> None:
-    import redis
-
-    client = redis.Redis.from_url(redis_server.url)
-    before = {entry["id"] for entry in client.client_list()}
-    huey = RedisHuey(f"m{uuid.uuid4().hex[:12]}", url=redis_server.url, blocking=False)
-    queue = HueyQueue(huey)
-
-    async def main() -> None:
-        await queue.enqueue_async("j", {}, job_id="first")
-        writers = [e["id"] for e in client.client_list() if e["id"] not in before and e["cmd"] == "evalsha"]
-        assert len(writers) == 1
-        close_connection(client, writers[0])
-        await asyncio.sleep(0.01)  # and this loop has seen it close
-        await queue.enqueue_async("j", {}, job_id="second")
-
-    asyncio.run(main())
-    assert sorted(job.id for job in queue.pending()) == ["first", "second"]
-    queue.close()
-    client.close()
-
-
 def close_connection(client: Any, connection: str) -> None:
     """Have Redis close ``connection``, as its idle timeout would, and wait until it has (at most 1 s)."""
     client.client_kill_filter(_id=connection)
@@ -235,6 +212,34 @@ def close_connection(client: Any, connection: str) -> None:
 def writer_ids(client: Any, before: set[str]) -> list[str]:
     """The connections opened since ``before`` whose last command was a script call."""
     return [entry["id"] for entry in client.client_list() if entry["id"] not in before and entry["cmd"] == "evalsha"]
+
+
+def watched_queue(url: str) -> tuple[HueyQueue, Any, set[str]]:
+    """A ``HueyQueue`` on the Redis at ``url``, a client of that Redis, and the ids of the
+    connections open before the queue was made (see :func:`writer_ids`)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    before = {entry["id"] for entry in client.client_list()}
+    return HueyQueue(RedisHuey(f"m{uuid.uuid4().hex[:12]}", url=url, blocking=False)), client, before
+
+
+@pytest.mark.slow
+def test_the_async_writer_reconnects_when_redis_closed_its_idle_connection(redis_server: RedisServer) -> None:
+    queue, client, before = watched_queue(redis_server.url)
+
+    async def main() -> None:
+        await queue.enqueue_async("j", {}, job_id="first")
+        writers = writer_ids(client, before)
+        assert len(writers) == 1
+        close_connection(client, writers[0])
+        await asyncio.sleep(0.01)  # and this loop has seen it close
+        await queue.enqueue_async("j", {}, job_id="second")
+
+    asyncio.run(main())
+    assert sorted(job.id for job in queue.pending()) == ["first", "second"]
+    queue.close()
+    client.close()
 
 
 @pytest.mark.slow
@@ -255,12 +260,7 @@ def test_the_sync_writer_loads_its_script_again_after_a_script_flush(redis_serve
 
 @pytest.mark.slow
 def test_the_sync_writer_reconnects_when_redis_closed_its_idle_connection(redis_server: RedisServer) -> None:
-    import redis
-
-    client = redis.Redis.from_url(redis_server.url)
-    before = {entry["id"] for entry in client.client_list()}
-    huey = RedisHuey(f"m{uuid.uuid4().hex[:12]}", url=redis_server.url, blocking=False)
-    queue = HueyQueue(huey)
+    queue, client, before = watched_queue(redis_server.url)
     queue.enqueue("j", {}, job_id="first")
     (writer,) = writer_ids(client, before)  # its own connection, not one of huey's pool
     close_connection(client, writer)
