@@ -113,7 +113,8 @@ class Receiver(Decider):
             self._async_ports = (queue, self.store)
         # Memory ports whose async twins are their own (which only call the blocking methods,
         # and never wait): handle_async calls those directly, without a coroutine per call.
-        self._inline = _awaits_nothing(queue, self.store)
+        self._inline_store = _store_awaits_nothing(self.store)
+        self._inline = self._inline_store and _queue_awaits_nothing(queue)
         self.now = now
         #: The last answers, newest last (None: not kept; set a ``deque(maxlen=n)`` to start).
         self.recent: deque[Answered] | None = deque(maxlen=recent) if recent else None
@@ -211,11 +212,12 @@ class Receiver(Decider):
 
             return await asyncio.get_running_loop().run_in_executor(None, self.execute, plan)
         queue, store = self._async_ports
+        inline = self._inline_store  # a MemoryStore: its blocking calls, without a coroutine each
         failed = False
         for job in plan.jobs:
             if job.claim is not None:
                 try:
-                    seen = await store.get_async(job.claim) is not None
+                    seen = (store.get(job.claim) if inline else await store.get_async(job.claim)) is not None
                 except Exception as exc:
                     _store_failed(job, exc)
                     failed = True
@@ -233,21 +235,25 @@ class Receiver(Decider):
                 continue
             if job.claim is not None:
                 try:
-                    await store.add_if_absent_async(job.claim, 1, plan.claim_ttl)
+                    if inline:
+                        store.add_if_absent(job.claim, 1, plan.claim_ttl)
+                    else:
+                        await store.add_if_absent_async(job.claim, 1, plan.claim_ttl)
                 except Exception as exc:
                     _mark_failed(job, exc)
         return UNAVAILABLE if failed else plan.answer
 
 
-def _awaits_nothing(queue: Queue, store: Store) -> bool:
-    if not isinstance(queue, MemoryQueue) or not isinstance(store, MemoryStore):
+def _store_awaits_nothing(store: Store) -> bool:
+    # A MemoryStore whose async twins are its own: they only call the blocking methods.
+    if not isinstance(store, MemoryStore):
         return False
-    queue_cls, store_cls = type(queue), type(store)
-    return (
-        queue_cls.enqueue_async is MemoryQueue.enqueue_async
-        and store_cls.get_async is MemoryStore.get_async
-        and store_cls.add_if_absent_async is MemoryStore.add_if_absent_async
-    )
+    own = type(store)
+    return own.get_async is MemoryStore.get_async and own.add_if_absent_async is MemoryStore.add_if_absent_async
+
+
+def _queue_awaits_nothing(queue: Queue) -> bool:
+    return isinstance(queue, MemoryQueue) and type(queue).enqueue_async is MemoryQueue.enqueue_async
 
 
 # -- what the drivers log (an exception's kind and reason only: see _logsafe) -------------------

@@ -1,4 +1,5 @@
-"""``handle_async`` calls memory ports directly, and awaits any async twin a subclass writes."""
+"""``handle_async`` calls memory ports directly (a memory store beside any queue), and awaits
+any async twin a subclass writes."""
 
 from __future__ import annotations
 
@@ -48,3 +49,31 @@ def test_an_async_twin_a_subclass_writes_is_awaited() -> None:
     assert asyncio.run(receiver.handle_async(request)).status == 200  # type: ignore[union-attr]  # a duplicate
     assert queue.awaited == 1
     assert len(queue.pending()) == 1
+
+
+class AwaitingStore(MemoryStore):
+    """A memory store whose async twins are its own, and record each call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.awaited: list[str] = []
+
+    async def get_async(self, key: str) -> Any:
+        await asyncio.sleep(0)
+        self.awaited.append("get")
+        return self.get(key)
+
+    async def add_if_absent_async(self, key: str, value: Any, ttl: float) -> bool:
+        await asyncio.sleep(0)
+        self.awaited.append("add")
+        return self.add_if_absent(key, value, ttl)
+
+
+def test_the_async_twins_of_a_store_subclass_are_awaited_beside_an_awaiting_queue() -> None:
+    queue, store = Awaiting(), AwaitingStore()
+    receiver = Receiver(SECRET, [Hook("Webhook Example", "/hook", ["message.sent"])], queue, store=store)
+    request = signed(load_fixture("message.sent"))
+    assert asyncio.run(receiver.handle_async(request)).status == 200  # type: ignore[union-attr]
+    assert asyncio.run(receiver.handle_async(request)).status == 200  # type: ignore[union-attr]  # a duplicate
+    assert store.awaited == ["get", "add", "get"]
+    assert queue.awaited == 1 and len(queue.pending()) == 1

@@ -84,6 +84,7 @@ class LoopCommitter:
         self._open_writer = open_writer
         self._max_batch = max_batch
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Loop] = weakref.WeakKeyDictionary()
+        self._last: tuple[asyncio.AbstractEventLoop, _Loop] | None = None
         #: Batches written so far (a statistic for tests and benchmarks).
         self.batches = 0
 
@@ -93,10 +94,13 @@ class LoopCommitter:
         :raises QueueError: the batch could not be written.
         """
         loop = asyncio.get_running_loop()
-        state = self._loops.get(loop)
+        last = self._last  # most processes run one loop: no weak-dictionary look-up per job
+        state = last[1] if last is not None and last[0] is loop else self._loops.get(loop)
         if state is None or state.task is None or state.task.done():
             state = self._loops[loop] = _Loop()
             state.task = loop.create_task(self._serve(state), name="layer-webhooks-commit")
+        if last is None or last[1] is not state:
+            self._last = (loop, state)
         future: asyncio.Future[bool] = loop.create_future()
         state.waiting.append((job, future))
         state.wake.set()

@@ -13,9 +13,11 @@ import datetime
 import gzip
 import os
 import pickle
+import signal
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +28,7 @@ from huey import Huey, MemoryHuey, RedisHuey
 from huey.serializer import Serializer, SignedSerializer
 from support.redis_server import RedisServer
 
+from layer_webhooks import QueueError
 from layer_webhooks.adapters.huey import HueyQueue
 from layer_webhooks.adapters.huey._message import _template
 
@@ -240,6 +243,63 @@ def test_the_async_writer_reconnects_when_redis_closed_its_idle_connection(redis
     assert sorted(job.id for job in queue.pending()) == ["first", "second"]
     queue.close()
     client.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "kind", "timeout", "connect"),
+    [
+        ("redis://127.0.0.1:1/3?socket_timeout=2&socket_connect_timeout=1", "Connection", 2.0, 1.0),
+        ("unix:///tmp/none.sock?socket_timeout=3", "UnixDomainSocketConnection", 3.0, None),
+        ("redis://127.0.0.1:1/0", "Connection", None, None),  # redis-py's own defaults
+    ],
+)
+def test_the_async_writer_takes_the_pools_settings_and_bounds_a_round_trip_itself(
+    url: str, kind: str, timeout: float | None, connect: float | None
+) -> None:
+    import redis
+    import redis.asyncio
+
+    from layer_webhooks.adapters.huey._redis_async import async_connection
+
+    connection, bound = async_connection(redis.ConnectionPool.from_url(url))
+    default = redis.asyncio.Connection()  # what redis-py gives a connection told nothing
+    assert type(connection).__name__ == kind
+    assert connection.socket_timeout is None  # no wait_for task per command: the writer bounds it
+    assert bound == (default.socket_timeout if timeout is None else timeout)
+    assert connection.socket_connect_timeout == (default.socket_connect_timeout if connect is None else connect)
+    if kind == "Connection":
+        assert connection.db == (3 if "/3" in url else 0)
+
+
+@pytest.mark.slow
+def test_the_async_writer_gives_up_on_a_silent_redis_within_socket_timeout(tmp_path: Path) -> None:
+    import redis
+
+    with RedisServer(tmp_path) as server:  # its own: stopped below
+        process = server.process
+        assert process is not None
+        pool = redis.ConnectionPool.from_url(server.url, socket_timeout=0.5)
+        queue = HueyQueue(RedisHuey(f"m{uuid.uuid4().hex[:12]}", connection_pool=pool, blocking=False))
+
+        async def main() -> float:
+            await queue.enqueue_async("j", {}, job_id="before")
+            process.send_signal(signal.SIGSTOP)  # connected, but no reply comes
+            started = time.monotonic()
+            try:
+                with pytest.raises(QueueError, match=r"no reply from Redis within 0\.5 s"):
+                    await asyncio.wait_for(queue.enqueue_async("j", {}, job_id="stalled"), 10)
+            finally:
+                process.send_signal(signal.SIGCONT)
+            waited = time.monotonic() - started
+            await queue.enqueue_async("j", {}, job_id="after")  # on a new connection
+            return waited
+
+        waited = asyncio.run(main())
+        assert 0.4 < waited < 5
+        # "stalled" may or may not be stored (its 503 tells Layer to retry): the others are.
+        assert {"before", "after"} <= {job.id for job in queue.pending()}
+        queue.close()
+        pool.disconnect()
 
 
 @pytest.mark.slow
