@@ -61,18 +61,16 @@ def escape_surrogates(text: str) -> str:
     return text
 
 
-def _value(value: Any) -> str:
-    # The values a job's fields mostly hold, written without building an encoder; the rest by it.
-    if type(value) is str:
-        return encode_basestring(value)
-    if value is None:
-        return "null"
-    return _ENCODER.encode(value)
+@functools.lru_cache(maxsize=64)  # a few hook names and tuples of parts: each written once
+def _around(name: str, parts: tuple[str, ...]) -> tuple[str, str]:
+    # What a BodyData record holds before its fields and between them and the body.
+    head = escape_surrogates(f'{{"name":{encode_basestring(name)},"data":{{')
+    return head, f'}},"parts":{_ENCODER.encode(parts)},"body":'
 
 
-@functools.lru_cache(maxsize=64)  # a few constant tuples of parts: each written once
-def _parts_json(parts: tuple[str, ...]) -> str:
-    return _ENCODER.encode(parts)
+# The fields' names, each written once: a listen job has five (the bound is for other callers).
+_NAMES: dict[str, str] = {}
+_NAMES_KEPT = 64
 
 
 class BodyData(Mapping[str, Any]):
@@ -118,13 +116,29 @@ class BodyData(Mapping[str, Any]):
 
     def record(self, name: str) -> str:
         """The record of a job named ``name`` with this data (see :func:`encode`)."""
-        fields = self._own_fields()
-        try:
-            data = ",".join([f"{encode_basestring(key)}:{_value(value)}" for key, value in fields.items()])
-        except TypeError:  # a key that is not a string: the encoder's rules (or its error)
-            data = _ENCODER.encode(fields)[1:-1]
-        head = f'{{"name":{encode_basestring(name)},"data":{{{data}}},"parts":{_parts_json(self._parts)}'
-        return f'{escape_surrogates(head)},"body":{self._body}}}'
+        # One flat loop, no helper per field: this runs once per delivery.
+        payload, parts, names = self._payload, self._parts, _NAMES
+        pieces = []
+        for key, value in self._fields.items():
+            if key in parts and key in payload:
+                continue  # written once, as that part
+            written = names.get(key)
+            if written is None:
+                if type(key) is not str:  # the encoder's rules for other keys (or its error)
+                    pieces = [_ENCODER.encode(self._own_fields())[1:-1]]
+                    break
+                written = encode_basestring(key)
+                if len(names) < _NAMES_KEPT:
+                    names[key] = written
+            if type(value) is str:
+                pieces.append(f"{written}:{encode_basestring(value)}")
+            elif value is None:
+                pieces.append(f"{written}:null")
+            else:
+                pieces.append(f"{written}:{_ENCODER.encode(value)}")
+        data = ",".join(pieces)
+        head, middle = _around(name, parts)
+        return f"{head}{data if data.isascii() else escape_surrogates(data)}{middle}{self._body}}}"
 
 
 def encode(name: str, data: Mapping[str, Any]) -> str:

@@ -31,7 +31,7 @@ from ..jobs._codec import BodyData
 from ._events import EVENT_ALIASES, Event, user_id_of
 from ._http import Request, Response
 from ._payload import load_payload_text
-from ._signing import check, secret_keys
+from ._signing import check, secret_keys, signers
 
 log = logging.getLogger("layer_webhooks.receiver")
 
@@ -149,7 +149,7 @@ class Decider:
         skip_service_senders: bool = True,
         make_job: MakeJob = listen_job,
     ) -> None:
-        self._keys = secret_keys(secret)
+        self._keys = signers(secret_keys(secret))
         self.hooks: tuple[Hook, ...] = as_hooks(hooks)
         if not isinstance(max_body_bytes, int) or max_body_bytes < 1:
             raise ConfigurationError("max_body_bytes must be a positive int")
