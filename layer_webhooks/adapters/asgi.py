@@ -109,8 +109,14 @@ class WebhookApp:
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)  # most bodies come in one message
         headers: dict[str, str] = {}
         for name, value in scope["headers"]:
-            key = _READ.get(name.lower())
-            if key is not None and key not in headers:  # the first of repeated headers wins
+            key = _READ.get(name)  # servers send names lowercased, as ASGI asks
+            if key is None:
+                if name.islower():
+                    continue  # lowercase, and not one the core reads
+                key = _READ.get(name.lower())
+                if key is None:
+                    continue
+            if key not in headers:  # the first of repeated headers wins
                 headers[key] = value.decode("latin-1")
         query = scope["query_string"].decode("latin-1")
         request = lowered_request(scope["method"].upper(), path, query, headers, body)

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .._logsafe import describe, where
+from .._slots import slot_setters
 from ..errors import InvalidJobData, NoHandlerRegistered, QueueError
 from ._codec import decode, encode
 from ._job import DeadLetter, Handler, Job
@@ -27,6 +28,8 @@ from ._registry import Registry
 from ._unfinished import Unfinished
 
 log = logging.getLogger("layer_webhooks.queue")
+
+_NEW_JOB_SLOTS = slot_setters(NewJob, "id", "record", "delay")
 
 
 def not_queued(job_id: str, error: BaseException) -> QueueError:
@@ -73,7 +76,12 @@ class LedgerQueue:
         if job_id is not None and not job_id.isascii() and not _is_text(job_id):
             # Every ledger but memory's writes ids as UTF-8: refuse the same everywhere.
             raise InvalidJobData(f"job_id {job_id!r} is not Unicode text (a lone surrogate)")
-        return NewJob(job_id or uuid.uuid4().hex, encode(name, data), max(0.0, float(delay)))
+        job = object.__new__(NewJob)  # NewJob(...) a slot at a time (see layer_webhooks._slots)
+        set_id, set_record, set_delay = _NEW_JOB_SLOTS
+        set_id(job, job_id or uuid.uuid4().hex)
+        set_record(job, encode(name, data))
+        set_delay(job, max(0.0, float(delay)))
+        return job
 
     def enqueue(self, name: str, data: Mapping[str, Any], *, delay: float = 0.0, job_id: str | None = None) -> None:
         """Store the job; return once it is stored (see :meth:`Queue.enqueue`).

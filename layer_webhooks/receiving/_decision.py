@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 
 from .._layer import EVENT_TYPE_HEADER, REQUEST_ID_HEADER, SIGNATURE_HEADER
 from .._logsafe import clip
+from .._slots import slot_setters
 from ..config._hooks import Hook, as_hooks
 from ..errors import (
     ConfigurationError,
@@ -103,6 +104,31 @@ class DeliveryPlan:
     jobs: tuple[PlannedJob, ...]
     claim_ttl: float
     answer: Response = OK
+
+
+# PlannedJob(...) and DeliveryPlan(...) a slot at a time (see layer_webhooks._slots): once per delivery.
+_JOB_SLOTS = slot_setters(PlannedJob, "name", "data", "delay", "job_id", "claim")
+_PLAN_SLOTS = slot_setters(DeliveryPlan, "jobs", "claim_ttl", "answer")
+
+
+def _planned(name: str, data: Mapping[str, Any], delay: float, job_id: str | None, claim: str | None) -> PlannedJob:
+    job = object.__new__(PlannedJob)
+    set_name, set_data, set_delay, set_job_id, set_claim = _JOB_SLOTS
+    set_name(job, name)
+    set_data(job, data)
+    set_delay(job, delay)
+    set_job_id(job, job_id)
+    set_claim(job, claim)
+    return job
+
+
+def _plan(jobs: tuple[PlannedJob, ...], claim_ttl: float) -> DeliveryPlan:
+    plan = object.__new__(DeliveryPlan)
+    set_jobs, set_ttl, set_answer = _PLAN_SLOTS
+    set_jobs(plan, jobs)
+    set_ttl(plan, claim_ttl)
+    set_answer(plan, OK)
+    return plan
 
 
 def _check_length(body: bytes, declared: str | None) -> None:
@@ -231,13 +257,13 @@ class Decider:
                 continue
             name, data, delay = job
             if dedupe_id:
-                jobs.append(PlannedJob(name, data, delay, f"{name}:{dedupe_id}", f"seen:{name}:{dedupe_id}"))
+                jobs.append(_planned(name, data, delay, f"{name}:{dedupe_id}", f"seen:{name}:{dedupe_id}"))
             else:
-                jobs.append(PlannedJob(name, data, delay, None, None))
+                jobs.append(_planned(name, data, delay, None, None))
         if not jobs:
             log.debug("ignored %s %s on %s: no hook takes it", clip(event.type), clip(event.id), clip(request.path))
             return OK
-        return DeliveryPlan(tuple(jobs), self.dedupe_ttl)
+        return _plan(tuple(jobs), self.dedupe_ttl)
 
     def _reject(self, request: Request, exc: DeliveryRejected) -> Response:
         headers = request.headers

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .._layer import EVENT_TYPE_HEADER, REQUEST_ID_HEADER, SIGNATURE_HEADER
+from .._slots import slot_setters
 
 #: Headers as a mapping or as ``(name, value)`` pairs; names in any case.
 HeadersInput = Mapping[str, str] | Iterable[tuple[str, str]]
@@ -44,13 +45,15 @@ class Request:
         _fill(self, method.upper(), path, query, lowered, body)
 
 
+_METHOD, _PATH, _QUERY, _HEADERS, _BODY = slot_setters(Request, "method", "path", "query", "headers", "body")
+
+
 def _fill(request: Request, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Request:
-    set_ = object.__setattr__
-    set_(request, "method", method)
-    set_(request, "path", path)
-    set_(request, "query", query)
-    set_(request, "headers", headers)
-    set_(request, "body", body)
+    _METHOD(request, method)
+    _PATH(request, path)
+    _QUERY(request, query)
+    _HEADERS(request, headers)
+    _BODY(request, body)
     return request
 
 
