@@ -88,10 +88,12 @@ class LoopCommitter:
         #: Batches written so far (a statistic for tests and benchmarks).
         self.batches = 0
 
-    async def submit(self, job: NewJob) -> bool:
-        """Write ``job`` with whatever else is waiting; True when added (False: pending already).
+    def submit(self, job: NewJob) -> asyncio.Future[bool]:
+        """Write ``job`` with whatever else is waiting: the future of its answer, True when added
+        (False: pending already), or :class:`QueueError` when the batch could not be written.
 
-        :raises QueueError: the batch could not be written.
+        A plain call returning the future (not a coroutine): one frame fewer for each job's
+        task to suspend through and resume. Call it from the event loop that awaits it.
         """
         loop = asyncio.get_running_loop()
         last = self._last  # most processes run one loop: no weak-dictionary look-up per job
@@ -104,7 +106,7 @@ class LoopCommitter:
         future: asyncio.Future[bool] = loop.create_future()
         state.waiting.append((job, future))
         state.wake.set()
-        return await future
+        return future
 
     async def _serve(self, state: _Loop) -> None:
         writer: AsyncWriter | None = None

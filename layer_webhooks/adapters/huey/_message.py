@@ -31,6 +31,10 @@ _FRAME_AT = 2  # PROTO takes two bytes; FRAME (one byte and an 8-byte length) fo
 
 Pickled = Callable[[str, int, float], bytes]
 
+# The opcodes (and their arguments) of the ids and attempts most messages carry, made once.
+_SHORT_TEXT = [b"\x8c" + bytes((size,)) for size in range(256)]  # SHORT_BINUNICODE of `size` bytes
+_SMALL_NUMBER = [b"K" + bytes((number,)) for number in range(256)]  # BININT1
+
 #: A template's fixed bytes: head (before the frame's length), before the id, between the id and
 #: the attempt, after the attempt. ``take.lua`` reads messages by them.
 Shape = tuple[bytes, bytes, bytes, bytes]
@@ -39,6 +43,7 @@ Shape = tuple[bytes, bytes, bytes, bytes]
 class _Template:
     def __init__(self, head: bytes, before: bytes, between: bytes, after: bytes) -> None:
         self._head, self._before, self._between, self._after = head, before, between, after
+        self._fixed = len(before) + len(between) + len(after)  # the frame's bytes but the id's and attempt's
 
     def fill(self, job_id: str, attempt: int) -> bytes | None:
         """The message for ``job_id`` at ``attempt``; None: leave it to huey."""
@@ -50,14 +55,15 @@ class _Template:
             return None
         size = len(raw)
         if size < 256:
-            text = b"\x8c" + size.to_bytes(1, "little") + raw
+            opcode = _SHORT_TEXT[size]
         elif size <= _LONGEST_ID:
-            text = b"X" + size.to_bytes(4, "little") + raw
+            opcode = b"X" + size.to_bytes(4, "little")
         else:
             return None
-        number = b"K" + attempt.to_bytes(1, "little") if attempt < 256 else b"M" + attempt.to_bytes(2, "little")
-        body = b"".join((self._before, text, self._between, number, self._after))
-        return b"".join((self._head, len(body).to_bytes(8, "little"), body))
+        number = _SMALL_NUMBER[attempt] if attempt < 256 else b"M" + attempt.to_bytes(2, "little")
+        frame = self._fixed + len(opcode) + size + len(number)
+        parts = (self._head, frame.to_bytes(8, "little"), self._before, opcode, raw, self._between, number, self._after)
+        return b"".join(parts)
 
     @property
     def parts(self) -> Shape:
