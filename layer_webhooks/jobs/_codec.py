@@ -61,10 +61,16 @@ def escape_surrogates(text: str) -> str:
     return text
 
 
+#: How a record starts when orjson reads all of it as json does (no integer of 19 digits or more:
+#: see :data:`LONG_INT`), so that :func:`decode` need not look: a body orjson parsed at the
+#: receiver, and fields taken from it. Any other record starts ``{"name":``.
+SCREENED = '{"screened":1,'
+
+
 @functools.lru_cache(maxsize=64)  # a few hook names and tuples of parts: each written once
-def _around(name: str, parts: tuple[str, ...]) -> tuple[str, str]:
+def _around(name: str, parts: tuple[str, ...], screened: bool) -> tuple[str, str]:
     # What a BodyData record holds before its fields and between them and the body.
-    head = escape_surrogates(f'{{"name":{encode_basestring(name)},"data":{{')
+    head = escape_surrogates(f'{SCREENED if screened else "{"}"name":{encode_basestring(name)},"data":{{')
     return head, f'}},"parts":{_ENCODER.encode(parts)},"body":'
 
 
@@ -79,16 +85,25 @@ class BodyData(Mapping[str, Any]):
     ``body`` is the payload's raw JSON text (strictly parsed: no ``NaN``; lone surrogates
     escaped, so valid UTF-8); the record holds it as it came, and :func:`decode` takes the
     parts back out of it. A field that is also a part the payload has is written once, as
-    that part, after the other fields: in the record as in this mapping.
+    that part, after the other fields: in the record as in this mapping. ``screened``: orjson
+    parsed ``body``, and every field comes from it or is a string (see :data:`SCREENED`).
     """
 
-    __slots__ = ("_body", "_data", "_fields", "_parts", "_payload")
+    __slots__ = ("_body", "_data", "_fields", "_parts", "_payload", "_screened")
 
-    def __init__(self, fields: dict[str, Any], payload: Mapping[str, Any], body: str, parts: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        fields: dict[str, Any],
+        payload: Mapping[str, Any],
+        body: str,
+        parts: tuple[str, ...],
+        screened: bool = False,
+    ) -> None:
         self._fields = fields
         self._payload = payload
         self._body = body
         self._parts = parts
+        self._screened = screened
         self._data: dict[str, Any] | None = None
 
     def _own_fields(self) -> dict[str, Any]:
@@ -137,7 +152,7 @@ class BodyData(Mapping[str, Any]):
             else:
                 pieces.append(f"{written}:{_ENCODER.encode(value)}")
         data = ",".join(pieces)
-        head, middle = _around(name, parts)
+        head, middle = _around(name, parts, self._screened)
         return f"{head}{data if data.isascii() else escape_surrogates(data)}{middle}{self._body}}}"
 
 
@@ -182,7 +197,7 @@ def _load(record: str) -> Any:
     if fast_loads is not None:
         try:
             raw = record.encode("utf-8")
-            if LONG_INT not in raw.translate(MARKS):
+            if record.startswith(SCREENED) or LONG_INT not in raw.translate(MARKS):
                 return fast_loads(raw)
         except ValueError:  # a lone surrogate, or what orjson refuses (its escape): json decides
             pass

@@ -31,7 +31,7 @@ from ..errors import (
 from ..jobs._codec import BodyData
 from ._events import EVENT_ALIASES, Event, user_id_of
 from ._http import Request, Response
-from ._payload import load_payload_text
+from ._payload import load_payload_screened
 from ._signing import check, secret_keys, signers
 
 log = logging.getLogger("layer_webhooks.receiver")
@@ -77,9 +77,13 @@ def _listen_fields(hook: Hook, event: Event, payload: Mapping[str, Any]) -> dict
     }
 
 
-def _listen_body_job(hook: Hook, event: Event, payload: dict[str, Any], text: str) -> tuple[str, BodyData, float]:
-    """:func:`listen_job`, its record reusing the body's JSON text for the payload's parts."""
-    return hook.name, BodyData(_listen_fields(hook, event, payload), payload, text, _BODY_PARTS), hook.delay
+def _listen_body_job(
+    hook: Hook, event: Event, payload: dict[str, Any], text: str, screened: bool
+) -> tuple[str, BodyData, float]:
+    """:func:`listen_job`, its record reusing the body's JSON text for the payload's parts (its
+    fields are strings or come from the payload: ``screened`` holds for them as for the body)."""
+    data = BodyData(_listen_fields(hook, event, payload), payload, text, _BODY_PARTS, screened)
+    return hook.name, data, hook.delay
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +240,7 @@ class Decider:
             check(body, request.headers.get(SIGNATURE_HEADER), self._keys)
             if not _is_json(request.headers.get("content-type")):
                 raise UnsupportedMediaType("content-type is not JSON")
-            payload, text = load_payload_text(body)
+            payload, text, screened = load_payload_screened(body)
             event = Event(payload)
         except DeliveryRejected as exc:
             return self._reject(request, exc)
@@ -252,7 +256,9 @@ class Decider:
         for hook in hooks:
             if hook.events and event_type not in hook.events:
                 continue
-            job = _listen_body_job(hook, event, payload, text) if fast else self.make_job(hook, event, payload)
+            job = (
+                _listen_body_job(hook, event, payload, text, screened) if fast else self.make_job(hook, event, payload)
+            )
             if job is None:
                 continue
             name, data, delay = job

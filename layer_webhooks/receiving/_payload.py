@@ -98,11 +98,18 @@ def _decoded(body: bytes) -> str:
 def load_payload_text(body: bytes | str) -> tuple[dict[str, Any], str]:
     """As :func:`load_payload`, with the JSON text it parsed (the body decoded, raw surrogates
     escaped: valid UTF-8)."""
+    payload, text, _ = load_payload_screened(body)
+    return payload, text
+
+
+def load_payload_screened(body: bytes | str) -> tuple[dict[str, Any], str, bool]:
+    """As :func:`load_payload_text`, and whether orjson parsed it: then it holds no integer that
+    orjson reads otherwise than json (:data:`~layer_webhooks.jobs._codec.SCREENED`)."""
     loads = _codec.fast_loads
     if loads is not None and type(body) is bytes:
         fast = _load_fast(body, loads)
         if fast is not None:
-            return fast
+            return (*fast, True)
     try:
         text = escape_surrogates(body) if isinstance(body, str) else _decoded(body)
     except ValueError:
@@ -115,4 +122,4 @@ def load_payload_text(body: bytes | str) -> tuple[dict[str, Any], str]:
         raise InvalidPayload("body is not valid JSON") from None
     if not isinstance(payload, dict):
         raise InvalidPayload("body is not a JSON object")
-    return payload, text
+    return payload, text, False
