@@ -1,7 +1,7 @@
 """Instructions per delivery through the ASGI app, counted by valgrind: figures that do not move
 with the machine's speed.
 
-Run:  python benchmarks/bench_instructions.py [--baseline <checkout>] [--kinds floor,receiver,memory,hueyqueue]
+Run:  python benchmarks/bench_instructions.py [--baseline <checkout>] [--kinds floor,receiver,memory,memory-run,hueyqueue]
       [--requests 500,2500] [--lanes 32]
 
 A shared VM's speed swings (here: 2-4x within an hour), and with it every timed figure; the count
@@ -17,6 +17,8 @@ difference of the two totals, per request, is the figure (start-up and set-up ca
 - ``floor``: that app doing HMAC-SHA1 + ``json.loads`` of the body, as the raw floor does;
 - ``receiver``: the library's ``WebhookApp`` and ``Receiver`` on a queue that keeps nothing;
 - ``memory``: the same on a ``MemoryQueue``;
+- ``memory-run``: the same, and each job run once by ``run_due`` (a handler that does nothing),
+  as ``bench_http``'s drained ``MemoryQueue`` runs them;
 - ``hueyqueue``: the same on ``HueyQueue(RedisHuey)``, on a redis-server this script starts.
 
 ``--baseline`` counts the same kinds with the library (and ``benchmarks.bench_core``) of another
@@ -41,7 +43,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-KINDS = ("bare", "floor", "receiver", "memory", "hueyqueue")
+KINDS = ("bare", "floor", "receiver", "memory", "memory-run", "hueyqueue")
 
 
 # -- the child: one kind, ``count`` requests, under valgrind ---------------------------------------
@@ -78,8 +80,9 @@ def _app(kind: str, secret: str) -> Any:
     queue: Any
     if kind == "receiver":
         queue = _Nothing()
-    elif kind == "memory":
+    elif kind in ("memory", "memory-run"):
         queue = MemoryQueue()
+        queue.process("Webhook Example", lambda job: None)
     else:
         import redis
         from huey import RedisHuey
@@ -127,6 +130,8 @@ def child(kind: str, count: int, lanes: int, made: int) -> None:
         await asyncio.gather(*(lane(k) for k in range(lanes)))
 
     uvloop.run(main())
+    if kind == "memory-run":
+        assert app.receiver.queue.run_due(limit=count) == count
 
 
 # -- the parent ------------------------------------------------------------------------------------
@@ -148,7 +153,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--child", nargs=4, metavar=("KIND", "COUNT", "LANES", "MADE"), help=argparse.SUPPRESS)
     parser.add_argument("--baseline", type=Path, help="another checkout, counted in the same run")
-    parser.add_argument("--kinds", default="bare,floor,receiver,memory,hueyqueue")
+    parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--requests", default="500,2500", help="the two request counts")
     parser.add_argument("--lanes", type=int, default=32, help="requests in flight at once")
     args = parser.parse_args()
