@@ -1,8 +1,8 @@
 """Instructions per delivery through the ASGI app, counted by valgrind: figures that do not move
 with the machine's speed.
 
-Run:  python benchmarks/bench_instructions.py [--baseline <checkout>] [--kinds floor,receiver,memory,memory-run,hueyqueue]
-      [--requests 500,2500] [--lanes 32]
+Run:  python benchmarks/bench_instructions.py [--baseline <checkout>] [--lanes 32]
+      [--kinds bare,floor,receiver,memory,memory-run,hueyqueue] [--requests 500,2500]
 
 A shared VM's speed swings (here: 2-4x within an hour), and with it every timed figure; the count
 of instructions a process runs does not, to a fraction of a percent. Each kind is run in a child

@@ -107,8 +107,8 @@ class RedisLedger:
 
     def open_async(self) -> AsyncWriter:
         """A writer of :meth:`add` batches on a ``redis.asyncio`` connection like huey's own, for this loop."""
-        connection, timeout = async_connection(self._conn.connection_pool)
-        return AsyncAdder(connection, self._heads["add"], source("add"), self.add_args, timeout)
+        connection = async_connection(self._conn.connection_pool)
+        return AsyncAdder(connection, self._heads["add"], source("add"), self.add_args)
 
     def claim(self, job_id: str, attempt: int, worker: str) -> str | None:
         """See :meth:`JobLedger.claim`."""

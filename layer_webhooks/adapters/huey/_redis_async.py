@@ -6,17 +6,13 @@ only when Redis answers ``NOSCRIPT`` (restarted or flushed). Each event loop's w
 batch at a time, so it holds one connection of its own rather than a client and its pool
 (whose bookkeeping costs about a third of a round trip's CPU). As that pool does, a connection
 Redis closed while idle is opened again before a command; redis-py's connection closes itself
-on any error but a reply from Redis, and the next batch connects again. The pool's
-``socket_timeout`` bounds each batch's whole round trip, once: redis-py bounds a send with
-``asyncio.wait_for``, a task per command before Python 3.12.
+on any error but a reply from Redis, and the next batch connects again.
 """
 
 from __future__ import annotations
 
-import asyncio
-import sys
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import redis
 import redis.asyncio
@@ -28,22 +24,8 @@ _ASYNC_SETTINGS = {"host", "port", "db", "username", "password", "client_name", 
 _ASYNC_SETTINGS |= {"socket_timeout", "socket_connect_timeout", "socket_keepalive", "socket_keepalive_options"}
 
 
-_T = TypeVar("_T")
-
-# As redis-py: asyncio.timeout cancels cleanly from Python 3.11.3 on.
-_CLEAN_TIMEOUT = sys.version_info >= (3, 11, 3)
-
-
-async def _within(seconds: float | None, step: Awaitable[_T]) -> _T:
-    if sys.version_info >= (3, 11) and _CLEAN_TIMEOUT:
-        async with asyncio.timeout(seconds):
-            return await step
-    return await asyncio.wait_for(step, seconds)  # pragma: no cover - the py310 env runs this line
-
-
-def async_connection(pool: redis.ConnectionPool) -> tuple[redis.asyncio.connection.AbstractConnection, float | None]:
-    """A ``redis.asyncio`` connection (not yet open) to the server of the sync ``pool``, with its
-    settings, and the ``socket_timeout`` those give: the connection itself has none (see the module)."""
+def async_connection(pool: redis.ConnectionPool) -> redis.asyncio.connection.AbstractConnection:
+    """A ``redis.asyncio`` connection (not yet open) to the server of the sync ``pool``, with its settings."""
     settings = pool.connection_kwargs
     options = {k: v for k, v in settings.items() if k in _ASYNC_SETTINGS or k.startswith("ssl_")}
     connection_class: type[redis.asyncio.connection.AbstractConnection] = redis.asyncio.Connection
@@ -51,16 +33,13 @@ def async_connection(pool: redis.ConnectionPool) -> tuple[redis.asyncio.connecti
         connection_class = redis.asyncio.UnixDomainSocketConnection
     elif issubclass(pool.connection_class, redis.SSLConnection):
         connection_class = redis.asyncio.SSLConnection
-    as_set = connection_class(**options)  # redis-py's defaults applied (a socket_timeout of 5 s in 8.x)
-    options.update(socket_timeout=None, socket_connect_timeout=as_set.socket_connect_timeout)
-    return connection_class(**options), as_set.socket_timeout
+    return connection_class(**options)
 
 
 class AsyncAdder:
     """Batches of new jobs written by ``add.lua`` (``head``: its sha, key count and keys; ``lua``: its source).
 
-    ``add_args(jobs)`` gives the script's arguments for a batch (see ``RedisLedger.add_args``);
-    ``timeout`` bounds each command's round trip, its connect included (None: no bound).
+    ``add_args(jobs)`` gives the script's arguments for a batch (see ``RedisLedger.add_args``).
     """
 
     def __init__(
@@ -69,10 +48,8 @@ class AsyncAdder:
         head: Sequence[Any],
         lua: str,
         add_args: Callable[[Sequence[NewJob]], list[Any]],
-        timeout: float | None = None,
     ) -> None:
         self._connection, self._head, self._lua, self._add_args = connection, tuple(head), lua, add_args
-        self._timeout = timeout
 
     async def add(self, jobs: Sequence[NewJob]) -> list[bool]:
         """As ``RedisLedger.add``: one script call, one round trip, for the whole batch."""
@@ -92,13 +69,6 @@ class AsyncAdder:
             stale = True
         if stale:
             await connection.disconnect()
-        try:
-            return await _within(self._timeout, self._round_trip(connection, command))
-        except asyncio.TimeoutError:  # cancelled mid-command: redis-py has closed the connection
-            raise redis.exceptions.TimeoutError(f"no reply from Redis within {self._timeout} s") from None
-
-    @staticmethod
-    async def _round_trip(connection: redis.asyncio.connection.AbstractConnection, command: tuple[Any, ...]) -> Any:
         await connection.send_command(*command)  # connects first when closed
         return await connection.read_response()
 

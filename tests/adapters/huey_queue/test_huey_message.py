@@ -253,7 +253,7 @@ def test_the_async_writer_reconnects_when_redis_closed_its_idle_connection(redis
         ("redis://127.0.0.1:1/0", "Connection", None, None),  # redis-py's own defaults
     ],
 )
-def test_the_async_writer_takes_the_pools_settings_and_bounds_a_round_trip_itself(
+def test_the_async_writer_takes_the_pools_settings(
     url: str, kind: str, timeout: float | None, connect: float | None
 ) -> None:
     import redis
@@ -261,11 +261,10 @@ def test_the_async_writer_takes_the_pools_settings_and_bounds_a_round_trip_itsel
 
     from layer_webhooks.adapters.huey._redis_async import async_connection
 
-    connection, bound = async_connection(redis.ConnectionPool.from_url(url))
+    connection = async_connection(redis.ConnectionPool.from_url(url))
     default = redis.asyncio.Connection()  # what redis-py gives a connection told nothing
     assert type(connection).__name__ == kind
-    assert connection.socket_timeout is None  # no wait_for task per command: the writer bounds it
-    assert bound == (default.socket_timeout if timeout is None else timeout)
+    assert connection.socket_timeout == (default.socket_timeout if timeout is None else timeout)
     assert connection.socket_connect_timeout == (default.socket_connect_timeout if connect is None else connect)
     if kind == "Connection":
         assert connection.db == (3 if "/3" in url else 0)
@@ -286,7 +285,7 @@ def test_the_async_writer_gives_up_on_a_silent_redis_within_socket_timeout(tmp_p
             process.send_signal(signal.SIGSTOP)  # connected, but no reply comes
             started = time.monotonic()
             try:
-                with pytest.raises(QueueError, match=r"no reply from Redis within 0\.5 s"):
+                with pytest.raises(QueueError, match="Timeout"):
                     await asyncio.wait_for(queue.enqueue_async("j", {}, job_id="stalled"), 10)
             finally:
                 process.send_signal(signal.SIGCONT)
