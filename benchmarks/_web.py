@@ -473,4 +473,9 @@ def median(runs: list[dict[str, float]], key: str) -> float:
 
 def ratio(runs: list[dict[str, float]], bases: list[dict[str, float]], key: str = "rps") -> float:
     """The median of the per-round ratios (each round's two runs are back to back)."""
-    return statistics.median(run[key] / base[key] for run, base in zip(runs, bases, strict=True) if base[key])
+    return statistics.median(ratios(runs, bases, key))
+
+
+def ratios(runs: list[dict[str, float]], bases: list[dict[str, float]], key: str = "rps") -> list[float]:
+    """Each round's ratio of ``runs`` to ``bases``, in round order."""
+    return [run[key] / base[key] for run, base in zip(runs, bases, strict=True) if base[key]]

@@ -39,8 +39,16 @@ Rounds are interleaved (every cell once per round, the order reversed every othe
 table gives medians, and each ratio is the median of the per-round ratios against the floor
 (or bare) measured in the same round. Targets (issue 15): uvicorn 1 worker + ``HueyQueue`` >= 50%
 of the durable floor, p99 <= 50 ms at 64 connections; receiver + ``MemoryQueue`` on uvicorn >= 50%
-of bare; gunicorn + ``HueyQueue`` >= 2x one huey enqueue per request. The machine is shared:
-compare ratios, not absolute figures, between runs.
+of bare; gunicorn + ``HueyQueue`` >= 2x one huey enqueue per request. Each target's line gives
+every round's ratio beside the median. The machine is shared: compare ratios, not absolute
+figures, between runs.
+
+Last, the CPU budgets: what each target allows a request in CPU (server + Redis), were the run
+CPU-bound (twice the floor's, twice bare's, half one enqueue's), beside what the server's bare
+endpoint takes of it and what the library's cells use over bare (with ``receiver`` among the
+variants, the receiver alone too); and what this machine charges for a thread hand-off and a
+Redis round trip (``benchmarks/_costs.py``): a group commit's follower thread pays a wake-up
+where a request that writes alone pays a round trip.
 """
 
 from __future__ import annotations
@@ -57,8 +65,9 @@ from pathlib import Path
 if __package__ in (None, ""):  # python benchmarks/bench_http.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._costs import redis_round_trip, thread_wakeups
 from benchmarks._processes import redis_server
-from benchmarks._web import LABELS, SERVERS, Bench, Deliveries, check_tools, gthread, label, median, ratio
+from benchmarks._web import LABELS, SERVERS, Bench, Deliveries, check_tools, gthread, label, median, ratio, ratios
 
 Cell = tuple[str, str, int]  # server, variant, connections
 Runs = dict[Cell, list[dict[str, float]]]
@@ -115,15 +124,17 @@ def targets(runs: Runs, servers: list[str], variants: list[str], connections: in
     lines = []
     c = connections
 
-    def verdict(ok: bool) -> str:
-        return "met" if ok else "NOT met"
+    def verdict(ok: bool, cell: list[dict[str, float]], base: list[dict[str, float]], percent: bool = True) -> str:
+        each = ", ".join(f"{r:.0%}" if percent else f"{r:.2f}x" for r in ratios(cell, base))
+        return ("met" if ok else "NOT met") + f" (each round: {each})"
 
     if "uvicorn-1" in servers and "hueyqueue" in variants:
-        share = ratio(runs[("uvicorn-1", "hueyqueue", c)], runs[("floor", "durable", c)])
-        lines.append(
-            f"uvicorn 1 worker + HueyQueue: {share:.0%} of the durable floor (target >= 50%): {verdict(share >= 0.5)}"
-        )
         floor_runs, uvicorn = runs[("floor", "durable", c)], runs[("uvicorn-1", "hueyqueue", c)]
+        share = ratio(uvicorn, floor_runs)
+        lines.append(
+            f"uvicorn 1 worker + HueyQueue: {share:.0%} of the durable floor (target >= 50%):"
+            f" {verdict(share >= 0.5, uvicorn, floor_runs)}"
+        )
         cpu = statistics.median(
             (f["cpu"] + f["redis_cpu"]) / (u["cpu"] + u["redis_cpu"]) for f, u in zip(floor_runs, uvicorn, strict=True)
         )
@@ -137,21 +148,57 @@ def targets(runs: Runs, servers: list[str], variants: list[str], connections: in
             p99 = median(own, "p99")
             lines.append(
                 f"  at {p99_connections} connections: {median(own, 'rps'):,.0f} req/s, p99 {p99:.1f} ms"
-                f" (target <= 50 ms): {verdict(p99 <= 50)}; {ratio(own, floor):.0%} of the durable floor"
+                f" (target <= 50 ms): {'met' if p99 <= 50 else 'NOT met'}; {ratio(own, floor):.0%} of the durable floor"
                 f" ({median(floor, 'rps'):,.0f} req/s, p99 {median(floor, 'p99'):.1f} ms)"
             )
     for server in servers:
         if server.startswith("uvicorn") and {"bare", "memory"} <= set(variants):
-            share = ratio(runs[(server, "memory", c)], runs[(server, "bare", c)])
+            memory, bare = runs[(server, "memory", c)], runs[(server, "bare", c)]
+            share = ratio(memory, bare)
             lines.append(
-                f"{label(server)} receiver + MemoryQueue: {share:.0%} of bare (target >= 50%): {verdict(share >= 0.5)}"
+                f"{label(server)} receiver + MemoryQueue: {share:.0%} of bare (target >= 50%):"
+                f" {verdict(share >= 0.5, memory, bare)}"
             )
         if server.startswith(("gunicorn", "gthread")) and {"roundtrip", "hueyqueue"} <= set(variants):
-            times = ratio(runs[(server, "hueyqueue", c)], runs[(server, "roundtrip", c)])
+            hueyqueue, roundtrip = runs[(server, "hueyqueue", c)], runs[(server, "roundtrip", c)]
+            times = ratio(hueyqueue, roundtrip)
             lines.append(
                 f"{label(server)} HueyQueue: {times:.2f}x one huey enqueue per request"
-                f" (target >= 2x): {verdict(times >= 2)}"
+                f" (target >= 2x): {verdict(times >= 2, hueyqueue, roundtrip, percent=False)}"
             )
+    return lines
+
+
+def budgets(runs: Runs, servers: list[str], variants: list[str], connections: int) -> list[str]:
+    """What each target allows a request in CPU (server + Redis, us), were the run CPU-bound, beside
+    what the server alone (its bare endpoint) takes of it and what the library's cells use."""
+    c, lines = connections, []
+
+    def cpu(server: str, variant: str) -> float | None:
+        cell = runs.get((server, variant, c))
+        return None if cell is None else median(cell, "cpu") + median(cell, "redis_cpu")
+
+    def line(goal: str, budget: float, server: str, used: str) -> None:
+        bare, receiver, own = cpu(server, "bare"), cpu(server, "receiver"), cpu(server, used)
+        if bare is None or own is None:
+            return
+        alone = "" if receiver is None else f", the receiver with no queue {receiver - bare:.0f}"
+        lines.append(
+            f"{goal}: budget {budget:.0f}; the server's bare endpoint {bare:.0f}; left for the library"
+            f" {budget - bare:.0f}; {LABELS[used]} uses {own - bare:.0f}{alone}"
+        )
+
+    floor = cpu("floor", "durable")
+    if floor is not None and "uvicorn-1" in servers:
+        goal = f"uvicorn 1 worker + HueyQueue >= 50% of the durable floor ({floor:.0f})"
+        line(goal, 2 * floor, "uvicorn-1", "hueyqueue")
+    for server in servers:
+        bare, roundtrip = cpu(server, "bare"), cpu(server, "roundtrip")
+        if server.startswith("uvicorn") and bare is not None:
+            line(f"{label(server)}, receiver + MemoryQueue >= 50% of bare", 2 * bare, server, "memory")
+        if server.startswith(("gunicorn", "gthread")) and roundtrip is not None:
+            goal = f"{label(server)}, HueyQueue >= 2x one huey enqueue ({roundtrip:.0f})"
+            line(goal, roundtrip / 2, server, "hueyqueue")
     return lines
 
 
@@ -203,6 +250,7 @@ def main() -> None:
                 runs.setdefault(cell, []).append(run)
                 name = f"{server} {variant} c{connections}"
                 print(f"round {round_} {name:28} {cell_text(run)}", flush=True)
+        wakeups, round_trip = thread_wakeups(), redis_round_trip(url)
 
     print(
         f"\nmedians over {args.rounds} round(s), wrk -t1 -c{args.connections} -d{args.duration:g}s, Redis {persistence}"
@@ -216,6 +264,15 @@ def main() -> None:
         )
     print("\ntargets (issue 15), ratios in this run:")
     print("\n".join(f"  {line}" for line in targets(runs, servers, variants, args.connections, args.p99_connections)))
+    print(
+        "\nCPU budgets (us a request, server + Redis, medians): what each target allows, were the run"
+        " CPU-bound (req/s in inverse proportion to CPU a request)"
+    )
+    print("\n".join(f"  {line}" for line in budgets(runs, servers, variants, args.connections)))
+    print(
+        f"  this machine, measured after the cells: a thread hand-off round trip (two wake-ups) {wakeups:.0f} us"
+        f" of CPU; a Redis PING round trip on a raw socket {round_trip:.0f} us"
+    )
     print(f"\n{time.monotonic() - began:.0f} s in all")
     if bench.failures:
         print("LOST (answered 2xx, not found in Redis):\n  " + "\n  ".join(bench.failures))
