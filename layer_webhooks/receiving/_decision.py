@@ -179,7 +179,7 @@ class Decider:
         skip_service_senders: bool = True,
         make_job: MakeJob = listen_job,
     ) -> None:
-        self._keys = signers(secret_keys(secret))
+        self._macs = signers(secret_keys(secret))
         self.hooks: tuple[Hook, ...] = as_hooks(hooks)
         if not isinstance(max_body_bytes, int) or max_body_bytes < 1:
             raise ConfigurationError("max_body_bytes must be a positive int")
@@ -237,7 +237,7 @@ class Decider:
             if len(body) > self.max_body_bytes:
                 raise PayloadTooLarge(f"body larger than {self.max_body_bytes} bytes")
             _check_length(body, request.headers.get("content-length"))
-            check(body, request.headers.get(SIGNATURE_HEADER), self._keys)
+            check(body, request.headers.get(SIGNATURE_HEADER), self._macs)
             if not _is_json(request.headers.get("content-type")):
                 raise UnsupportedMediaType("content-type is not JSON")
             payload, text, screened = load_payload_screened(body)

@@ -69,9 +69,9 @@ def signers(keys: Iterable[bytes]) -> tuple[hmac.HMAC, ...]:
     return tuple(hmac.new(key, digestmod="sha1") for key in keys)
 
 
-def check(body: bytes, signature: str | None, keys: Sequence[hmac.HMAC]) -> None:
-    """Raise :class:`InvalidSignature` unless ``signature`` matches ``body`` under one of ``keys``
-    (:func:`signers`)."""
+def check(body: bytes, signature: str | None, macs: Sequence[hmac.HMAC]) -> None:
+    """Raise :class:`InvalidSignature` unless ``signature`` matches ``body`` under one of ``macs``
+    (keyed HMACs, from :func:`signers`)."""
     if not signature:
         raise InvalidSignature("missing layer-webhook-signature header")
     signature = signature.strip()
@@ -83,8 +83,8 @@ def check(body: bytes, signature: str | None, keys: Sequence[hmac.HMAC]) -> None
         expected = b""
     if not expected:
         raise InvalidSignature("malformed layer-webhook-signature header")
-    for key in keys:
-        mac = key.copy()
+    for keyed in macs:
+        mac = keyed.copy()
         mac.update(body)
         if hmac.compare_digest(mac.digest(), expected):
             return
