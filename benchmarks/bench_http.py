@@ -120,6 +120,11 @@ def table(runs: Runs, servers: list[str], variants: list[str], connections: int)
     return lines
 
 
+def total_cpu(cell_runs: list[dict[str, float]]) -> float:
+    """A cell's median CPU a request, server and Redis (us)."""
+    return median(cell_runs, "cpu") + median(cell_runs, "redis_cpu")
+
+
 def targets(runs: Runs, servers: list[str], variants: list[str], connections: int, p99_connections: int) -> list[str]:
     lines = []
     c = connections
@@ -139,8 +144,8 @@ def targets(runs: Runs, servers: list[str], variants: list[str], connections: in
             (f["cpu"] + f["redis_cpu"]) / (u["cpu"] + u["redis_cpu"]) for f, u in zip(floor_runs, uvicorn, strict=True)
         )
         lines.append(
-            f"  CPU per request (server + Redis): {median(uvicorn, 'cpu') + median(uvicorn, 'redis_cpu'):.0f} us,"
-            f" the floor's {median(floor_runs, 'cpu') + median(floor_runs, 'redis_cpu'):.0f} us: {cpu:.0%}"
+            f"  CPU per request (server + Redis): {total_cpu(uvicorn):.0f} us,"
+            f" the floor's {total_cpu(floor_runs):.0f} us: {cpu:.0%}"
             " (the share a CPU-bound run would reach; steadier on a busy machine)"
         )
         if p99_connections:
@@ -176,7 +181,7 @@ def budgets(runs: Runs, servers: list[str], variants: list[str], connections: in
 
     def cpu(server: str, variant: str) -> float | None:
         cell = runs.get((server, variant, c))
-        return None if cell is None else median(cell, "cpu") + median(cell, "redis_cpu")
+        return None if cell is None else total_cpu(cell)
 
     def line(goal: str, budget: float, server: str, used: str) -> None:
         bare, receiver, own = cpu(server, "bare"), cpu(server, "receiver"), cpu(server, used)
